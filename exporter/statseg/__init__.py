@@ -1,0 +1,1 @@
+"""Reader, recorder and replayer of VPP's shared-memory statistics segment."""

@@ -1,0 +1,1 @@
+"""Graphviz diagrams of VPP's packet graph and of the tunnels between hosts."""
