@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright (c) 2026 vppcomp authors
+ */
+
+/*
+ * codec_isal.c: raw DEFLATE through ISA-L igzip's stateless calls.
+ *
+ * The context owns the stream, the inflate state and the level buffer (the
+ * hash tables of levels 1..3), allocated once.  The level buffer size follows
+ * the window: a smaller buffer means a smaller hash table to reset per packet,
+ * which is what dominates the cost of small payloads.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <isa-l/igzip_lib.h>
+
+#include "ipcomp_codec.h"
+
+struct ipcomp_isal_ctx_
+{
+  struct isal_zstream zs;
+  struct inflate_state is;
+  uint8_t *level_buf;
+  uint32_t level_buf_size;
+  int for_compress;
+  int level;
+  int window_bits;
+};
+
+static uint32_t
+ipcomp_isal_level_buf_size (int level, int window_bits)
+{
+  switch (level)
+    {
+    case 0:
+      return ISAL_DEF_LVL0_DEFAULT;
+    case 1:
+      return window_bits <= 10 ? ISAL_DEF_LVL1_MIN :
+	     window_bits <= 12 ? ISAL_DEF_LVL1_SMALL :
+	     window_bits <= 14 ? ISAL_DEF_LVL1_MEDIUM :
+				 ISAL_DEF_LVL1_LARGE;
+    case 2:
+      return window_bits <= 10 ? ISAL_DEF_LVL2_MIN :
+	     window_bits <= 12 ? ISAL_DEF_LVL2_SMALL :
+	     window_bits <= 14 ? ISAL_DEF_LVL2_MEDIUM :
+				 ISAL_DEF_LVL2_LARGE;
+    default:
+      return window_bits <= 10 ? ISAL_DEF_LVL3_MIN :
+	     window_bits <= 12 ? ISAL_DEF_LVL3_SMALL :
+	     window_bits <= 14 ? ISAL_DEF_LVL3_MEDIUM :
+				 ISAL_DEF_LVL3_LARGE;
+    }
+}
+
+ipcomp_isal_ctx_t *
+ipcomp_isal_ctx_new (int level, int window_bits, int for_compress)
+{
+  ipcomp_isal_ctx_t *ctx;
+
+  if (level < 0 || level > IPCOMP_ISAL_LEVEL_MAX)
+    return 0;
+  if (window_bits < IPCOMP_CODEC_WBITS_MIN || window_bits > IPCOMP_CODEC_WBITS_MAX)
+    return 0;
+
+  ctx = calloc (1, sizeof (*ctx));
+  if (!ctx)
+    return 0;
+  ctx->for_compress = for_compress;
+  ctx->level = level;
+  ctx->window_bits = window_bits;
+
+  if (for_compress)
+    {
+      ctx->level_buf_size = ipcomp_isal_level_buf_size (level, window_bits);
+      ctx->level_buf = aligned_alloc (64, (ctx->level_buf_size + 63) & ~63u);
+      if (!ctx->level_buf)
+	{
+	  free (ctx);
+	  return 0;
+	}
+    }
+  return ctx;
+}
+
+void
+ipcomp_isal_ctx_free (ipcomp_isal_ctx_t *ctx)
+{
+  if (!ctx)
+    return;
+  free (ctx->level_buf);
+  free (ctx);
+}
+
+uint32_t
+ipcomp_isal_ctx_size (const ipcomp_isal_ctx_t *ctx)
+{
+  return ctx ? sizeof (*ctx) + ctx->level_buf_size : 0;
+}
+
+int
+ipcomp_isal_compress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t in_len, uint8_t *out,
+		      uint32_t out_cap, uint32_t *out_len)
+{
+  struct isal_zstream *zs = &ctx->zs;
+  int rv;
+
+  isal_deflate_stateless_init (zs);
+  zs->level = ctx->level;
+  zs->level_buf = ctx->level_buf;
+  zs->level_buf_size = ctx->level_buf_size;
+  zs->hist_bits = ctx->window_bits;
+  zs->gzip_flag = IGZIP_DEFLATE;
+  zs->end_of_stream = 1;
+  zs->flush = NO_FLUSH;
+  zs->next_in = (uint8_t *) in;
+  zs->avail_in = in_len;
+  zs->next_out = out;
+  zs->avail_out = out_cap;
+
+  rv = isal_deflate_stateless (zs);
+  if (rv == COMP_OK)
+    {
+      *out_len = zs->total_out;
+      return IPCOMP_CODEC_OK;
+    }
+  if (rv == STATELESS_OVERFLOW)
+    return IPCOMP_CODEC_NO_SPACE;
+  return IPCOMP_CODEC_INTERNAL;
+}
+
+int
+ipcomp_isal_decompress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t in_len, uint8_t *out,
+			uint32_t out_cap, uint32_t *out_len)
+{
+  struct inflate_state *is = &ctx->is;
+  int rv;
+
+  isal_inflate_init (is);
+  is->crc_flag = ISAL_DEFLATE;
+  is->next_in = (uint8_t *) in;
+  is->avail_in = in_len;
+  is->next_out = out;
+  is->avail_out = out_cap;
+
+  rv = isal_inflate_stateless (is);
+  switch (rv)
+    {
+    case ISAL_DECOMP_OK:
+      *out_len = is->total_out;
+      return IPCOMP_CODEC_OK;
+    case ISAL_OUT_OVERFLOW:
+      return IPCOMP_CODEC_NO_SPACE;
+    case ISAL_END_INPUT:
+      return IPCOMP_CODEC_TRUNCATED;
+    case ISAL_INVALID_BLOCK:
+    case ISAL_INVALID_SYMBOL:
+    case ISAL_INVALID_LOOKBACK:
+      return IPCOMP_CODEC_CORRUPT;
+    default:
+      return IPCOMP_CODEC_INTERNAL;
+    }
+}

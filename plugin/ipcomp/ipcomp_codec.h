@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright (c) 2026 vppcomp authors
+ */
+
+/*
+ * ipcomp_codec.h: raw DEFLATE (RFC 1951, as RFC 2394 uses it) through zlib
+ * and ISA-L igzip.
+ *
+ * Pure C, no VPP headers: the plugin's engines wrap these functions, and the
+ * unit tests in plugin/test/ link them without VPP.  A context is created
+ * once (per thread, per level/window) and reused for every packet: the
+ * per-packet calls never allocate.
+ */
+
+#ifndef included_ipcomp_codec_h
+#define included_ipcomp_codec_h
+
+#include <stdint.h>
+
+typedef enum
+{
+  IPCOMP_CODEC_OK = 0,
+  /* compress: the output would not be smaller than out_cap allows;
+   * decompress: the output exceeds out_cap (compression bomb) */
+  IPCOMP_CODEC_NO_SPACE = 1,
+  /* decompress: invalid deflate stream */
+  IPCOMP_CODEC_CORRUPT = 2,
+  /* decompress: input ended before the final block */
+  IPCOMP_CODEC_TRUNCATED = 3,
+  /* library failure that is not the data's fault */
+  IPCOMP_CODEC_INTERNAL = 4,
+} ipcomp_codec_status_t;
+
+#define IPCOMP_CODEC_WBITS_MIN 9
+#define IPCOMP_CODEC_WBITS_MAX 15
+
+/* zlib */
+typedef struct ipcomp_zlib_ctx_ ipcomp_zlib_ctx_t;
+
+ipcomp_zlib_ctx_t *ipcomp_zlib_ctx_new (int level, int window_bits, int for_compress);
+void ipcomp_zlib_ctx_free (ipcomp_zlib_ctx_t *ctx);
+int ipcomp_zlib_compress (ipcomp_zlib_ctx_t *ctx, const uint8_t *in, uint32_t in_len,
+			  uint8_t *out, uint32_t out_cap, uint32_t *out_len);
+int ipcomp_zlib_decompress (ipcomp_zlib_ctx_t *ctx, const uint8_t *in, uint32_t in_len,
+			    uint8_t *out, uint32_t out_cap, uint32_t *out_len);
+uint32_t ipcomp_zlib_ctx_size (const ipcomp_zlib_ctx_t *ctx);
+
+/* ISA-L igzip */
+typedef struct ipcomp_isal_ctx_ ipcomp_isal_ctx_t;
+
+#define IPCOMP_ISAL_LEVEL_MAX 3
+
+ipcomp_isal_ctx_t *ipcomp_isal_ctx_new (int level, int window_bits, int for_compress);
+void ipcomp_isal_ctx_free (ipcomp_isal_ctx_t *ctx);
+int ipcomp_isal_compress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t in_len,
+			  uint8_t *out, uint32_t out_cap, uint32_t *out_len);
+int ipcomp_isal_decompress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t in_len,
+			    uint8_t *out, uint32_t out_cap, uint32_t *out_len);
+uint32_t ipcomp_isal_ctx_size (const ipcomp_isal_ctx_t *ctx);
+
+#endif /* included_ipcomp_codec_h */
