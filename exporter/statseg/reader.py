@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
+
 from vppcomp.statseg.layout import (
     DIRECTORY_ENTRY_DTYPE,
     HEADER,
@@ -196,7 +197,7 @@ class SegmentReader:
     def _vec(self, base: int, pointer: int, element_size: int, what: str) -> tuple[int, int]:
         """Offset and length of the VPP vector at ``pointer``, checked."""
         offset = pointer - base
-        if pointer == 0 or offset < HEADER.size + VEC_HEADER_SIZE or offset % 8:
+        if pointer == 0 or not HEADER.size + VEC_HEADER_SIZE <= offset <= self.size or offset % 8:
             raise SegmentError(f"{what}: bad vector pointer {pointer:#x}")
         (length,) = _U32.unpack_from(self._buf, offset - VEC_HEADER_SIZE)
         if offset + length * element_size > self.size:
@@ -310,8 +311,10 @@ class SegmentReader:
         )
         end_meta = offset + meta_off + n_threads * RING_METADATA_STRIDE
         end_data = offset + data_off + n_threads * ring_size * entry_size
-        if n_threads > MAX_THREADS or max(end_meta, end_data) > self.size:
+        slots = n_threads * ring_size * max(entry_size, 1)
+        if n_threads > MAX_THREADS or max(end_meta, end_data, slots) > self.size:
             raise SegmentError(f"{what}: ring buffer overruns segment")
+        self._charge(slots, what)
         schema = b""
         if n_threads and schema_size:
             _, _, _, schema_off, size = RING_METADATA.unpack_from(self._buf, offset + meta_off)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
 from vppcomp import __version__
 from vppcomp.statseg.layout import StatsUnavailable, StatType
 from vppcomp.statseg.snapshot import (

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from vppcomp.statseg.layout import StatType
 
 
@@ -107,6 +108,10 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.types)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """``self[name]`` when the entry exists, else ``default``."""
+        return self[name] if name in self.types else default
 
     def type(self, name: str) -> StatType:
         return self.types[name]

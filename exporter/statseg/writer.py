@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from vppcomp.statseg.layout import (
     DIRECTORY_ENTRY_DTYPE,
     HEADER,
@@ -120,7 +121,9 @@ class SegmentWriter:
         if shape == self._shape:
             self._update_values(snapshot)
             return
-        self._set_in_progress(1)
+        HEADER.pack_into(
+            self.buf, 0, SEGMENT_VERSION, self.base, self.epoch, 1, self._directory_ptr
+        )
         try:
             self._layout(snapshot)
             self._shape = shape
@@ -163,7 +166,7 @@ class SegmentWriter:
     # -- layout ----------------------------------------------------------
 
     def _layout(self, snapshot: Snapshot) -> None:
-        np.frombuffer(self.buf, dtype=np.uint8)[:] = 0
+        np.frombuffer(self.buf, dtype=np.uint8)[HEADER.size :] = 0
         self._cursor = HEADER.size
         names = list(snapshot)
         rows = {name: row for row, name in enumerate(names)}
