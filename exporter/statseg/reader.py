@@ -43,11 +43,12 @@ from vppcomp.statseg.snapshot import (
     RingBuffer,
     RingThread,
     Snapshot,
-    Symlink,
+    SymlinkTable,
 )
 
 T = TypeVar("T")
 _U32 = struct.Struct("<I")
+_TYPES = list(StatType)  # StatType by value: values are 0..9
 _COUNTER_TYPES = (StatType.COUNTER_VECTOR_SIMPLE, StatType.COUNTER_VECTOR_COMBINED)
 _VALUE_TYPES = (StatType.SCALAR_INDEX, StatType.GAUGE)
 
@@ -96,7 +97,7 @@ class _Plan:
     histograms: dict[str, tuple[int, _Vector]] = field(default_factory=dict)
     rings: dict[str, _Ring] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)  # name vectors, empties
-    symlinks: dict[str, Symlink] = field(default_factory=dict)
+    symlinks: SymlinkTable = field(default_factory=lambda: SymlinkTable([], [], []))
 
 
 class SegmentReader:
@@ -239,30 +240,25 @@ class SegmentReader:
             self._buf, dtype=DIRECTORY_ENTRY_DTYPE, count=count, offset=offset
         ).copy()
         plan = _Plan(epoch, offset, count)
-        names: list[str | None] = []
+        names = [raw.decode("utf-8", "replace") for raw in directory["name"].tolist()]
+        kinds = directory["type"]
+        pointers = directory["value"]
+        listed = (kinds != StatType.EMPTY) & (kinds != StatType.ILLEGAL) & (kinds <= StatType.GAUGE)
+        listed &= directory["name"] != b""
+        is_link = listed & (kinds == StatType.SYMLINK)
         scalar_rows: list[int] = []
-        raw_links: dict[str, int] = {}
-        for row, (kind, value, raw) in enumerate(
-            zip(
-                directory["type"].tolist(),
-                directory["value"].tolist(),
-                directory["name"].tolist(),
-                strict=True,
-            )
-        ):
-            name = raw.decode("utf-8", "replace") if raw else ""
-            names.append(name or None)
-            if not name or kind in (StatType.EMPTY, StatType.ILLEGAL) or kind > StatType.GAUGE:
-                continue
-            kind = StatType(kind)
-            plan.types[name] = kind
+        elements = np.zeros(count, dtype=np.int64)  # indexable length of counter rows
+        for row in np.flatnonzero(listed & ~is_link).tolist():
+            name, kind, value = names[row], _TYPES[kinds[row]], int(pointers[row])
             if kind in _VALUE_TYPES:
                 plan.scalar_names.append(name)
                 scalar_rows.append(row)
             elif kind in _COUNTER_TYPES:
                 words = 1 if kind == StatType.COUNTER_VECTOR_SIMPLE else 2
                 starts, lengths = self._thread_vectors(base, value, words, name)
-                plan.counters[name] = (kind, _Vector(starts, min(lengths, default=0) * words))
+                n = min(lengths, default=0)
+                plan.counters[name] = (kind, _Vector(starts, n * words))
+                elements[row] = n
             elif kind == StatType.HISTOGRAM_LOG2:
                 starts, lengths = self._thread_vectors(base, value, 1, name)
                 min_exp = int(self._u64[starts[0]]) if starts and lengths[0] else 0
@@ -273,20 +269,36 @@ class SegmentReader:
                 plan.constants[name] = self._name_vector(base, value, name)
             elif kind == StatType.RING_BUFFER:
                 plan.rings[name] = self._ring(base, value, name)
-            elif kind == StatType.SYMLINK:
-                raw_links[name] = value
-        for name, raw_link in raw_links.items():
-            index1, index2 = raw_link & 0xFFFFFFFF, raw_link >> 32
-            target = names[index1] if index1 < len(names) else None
-            if target is None or target not in plan.counters:
-                raise SegmentError(f"{name}: symlink to entry {index1}, not a counter vector")
-            kind, vector = plan.counters[target]
-            per_index = 1 if kind == StatType.COUNTER_VECTOR_SIMPLE else 2
-            if index2 >= vector.words // per_index:
-                raise SegmentError(f"{name}: symlink index {index2} beyond {target}")
-            plan.symlinks[name] = Symlink(target, index2)
+        plan.symlinks = self._symlinks(names, is_link, pointers, elements)
+        rows = np.flatnonzero(listed).tolist()
+        plan.types = dict(
+            zip([names[r] for r in rows], [_TYPES[k] for k in kinds[rows].tolist()], strict=True)
+        )
         plan.scalar_rows = np.asarray(scalar_rows, dtype=np.intp)
         return plan
+
+    @staticmethod
+    def _symlinks(
+        names: list[str], is_link: np.ndarray, pointers: np.ndarray, elements: np.ndarray
+    ) -> SymlinkTable:
+        """Check every symlink at once: its target must be a counter vector
+        row and its index inside that vector."""
+        rows = np.flatnonzero(is_link)
+        index1 = (pointers[rows] & 0xFFFFFFFF).astype(np.int64)
+        index2 = (pointers[rows] >> 32).astype(np.int64)
+        inside = index1 < len(elements)
+        ok = inside & (
+            index2 < np.where(inside, elements[np.minimum(index1, len(elements) - 1)], 0)
+        )
+        if not ok.all():
+            bad = int(np.flatnonzero(~ok)[0])
+            raise SegmentError(
+                f"{names[rows[bad]]}: symlink to entry {index1[bad]} index {index2[bad]}, "
+                "not inside a counter vector"
+            )
+        link_names = [names[r] for r in rows.tolist()]
+        targets = [names[i] for i in index1.tolist()]
+        return SymlinkTable(link_names, targets, index2.tolist())
 
     def _name_vector(self, base: int, pointer: int, what: str) -> list[str | None]:
         offset, count = self._vec(base, pointer, 8, what)

@@ -77,6 +77,29 @@ class Symlink:
     index: int
 
 
+class SymlinkTable(Mapping[str, Symlink]):
+    """Symlinks of one epoch, kept as parallel lists: a :class:`Symlink`
+    object is made only for the names asked for."""
+
+    def __init__(self, names: list[str], targets: list[str], indexes: list[int]) -> None:
+        self._position = dict(zip(names, range(len(names)), strict=True))
+        self._targets = targets
+        self._indexes = indexes
+
+    def __getitem__(self, name: str) -> Symlink:
+        position = self._position[name]
+        return Symlink(self._targets[position], self._indexes[position])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._position
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._position)
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+
 @dataclass
 class Snapshot:
     """Every entry of the segment, read under one epoch.
@@ -90,15 +113,14 @@ class Snapshot:
     segment_id: tuple[int, int]
     types: dict[str, StatType]
     values: dict[str, Any] = field(repr=False)
-    symlinks: dict[str, Symlink] = field(repr=False)
+    symlinks: Mapping[str, Symlink] = field(repr=False)
 
     def __getitem__(self, name: str) -> Any:
         """The value of ``name`` in the form the module docstring gives."""
-        link = self.symlinks.get(name)
-        if link is None:
+        if name not in self.symlinks:
             return self.values[name]
-        target = self.values[link.target]
-        return target[:, link.index]
+        link = self.symlinks[name]
+        return self.values[link.target][:, link.index]
 
     def __contains__(self, name: object) -> bool:
         return name in self.types
