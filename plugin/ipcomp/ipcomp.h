@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright (c) 2026 vppcomp authors
+ */
+
+/*
+ * ipcomp.h: IP payload compression (RFC 3173, DEFLATE per RFC 2394) for VPP.
+ */
+
+#ifndef included_ipcomp_h
+#define included_ipcomp_h
+
+#include <vnet/vnet.h>
+#include <vnet/ip/ip.h>
+#include <vnet/ip/ip_types.h>
+#include <vlib/stats/stats.h>
+
+#include <ipcomp/ipcomp_wire.h>
+#include <ipcomp/engine.h>
+
+#define IPCOMP_PLUGIN_VERSION "0.1.0"
+
+#define IPCOMP_DEFAULT_THRESHOLD	90 /* bytes, as Linux uses */
+#define IPCOMP_DEFAULT_MAX_DECOMPRESSED IPCOMP_MAX_IP_PACKET
+#define IPCOMP_DEFAULT_WINDOW_BITS	15
+#define IPCOMP_DEFAULT_TTL		64
+#define IPCOMP_LEVEL_DEFAULT		0xff /* the engine's default */
+#define IPCOMP_SCRATCH_SIZE		(IPCOMP_MAX_IP_PACKET + 256)
+
+/* Per-SA combined counters: [thread][sa_index], packets and bytes.
+ * Names are frozen: see README.md. */
+#define foreach_ipcomp_sa_counter                                                                  \
+  _ (COMPRESSED_IN, "compressed-in", "compressed packets, uncompressed payload bytes")             \
+  _ (COMPRESSED_OUT, "compressed-out", "compressed packets, IPComp header + deflate bytes")        \
+  _ (BYPASS, "bypass", "sent uncompressed: below threshold, payload bytes")                       \
+  _ (INCOMPRESSIBLE, "incompressible", "sent uncompressed: not smaller, payload bytes")           \
+  _ (DECOMPRESSED_IN, "decompressed-in", "decompressed packets, IPComp header + deflate bytes")   \
+  _ (DECOMPRESSED_OUT, "decompressed-out", "decompressed packets, restored payload bytes")       \
+  _ (RX_UNCOMPRESSED, "rx-uncompressed", "tunnel packets received without IPComp, inner bytes")   \
+  _ (RX_ERRORS, "rx-errors", "received for this SA and dropped, IPComp header + data bytes")      \
+  _ (TX_ERRORS, "tx-errors", "dropped on the send side, payload bytes")
+
+typedef enum
+{
+#define _(sym, name, desc) IPCOMP_SA_COUNTER_##sym,
+  foreach_ipcomp_sa_counter
+#undef _
+    IPCOMP_SA_N_COUNTERS,
+} ipcomp_sa_counter_t;
+
+typedef enum
+{
+  IPCOMP_SA_F_TUNNEL = (1 << 0),
+  IPCOMP_SA_F_TRANSPORT_ENABLED = (1 << 1),
+} ipcomp_sa_flags_t;
+
+typedef struct
+{
+  /* key */
+  u32 id;
+  u16 cpi;
+  u8 is_ip6;
+  u8 flags;
+  ip46_address_t local;
+  ip46_address_t peer;
+  u32 fib_index;
+  u32 table_id;
+
+  /* policy */
+  u32 threshold;
+  u32 max_decompressed;
+  u8 engine_index;
+  u8 level;
+  u8 window_bits;
+  u8 ttl;
+  u32 profile_index;
+
+  /* tunnel mode */
+  u32 tunnel_index;
+  u32 sw_if_index;
+} ipcomp_sa_t;
+
+typedef struct
+{
+  u32 sw_if_index;
+  u32 hw_if_index;
+  u32 instance;
+  u32 sa_index;
+} ipcomp_tunnel_t;
+
+/* Receive lookup key: who sent it to whom, in which table, with which CPI.
+ * cpi == IPCOMP_CPI_ANY finds the tunnel SA for uncompressed IP-in-IP. */
+#define IPCOMP_CPI_ANY 0xffffffff
+typedef struct
+{
+  ip46_address_t src;
+  ip46_address_t dst;
+  u32 fib_index;
+  u32 cpi;
+} ipcomp_rx_key_t;
+
+/* Transport send lookup key */
+typedef struct
+{
+  ip46_address_t peer;
+  u32 fib_index;
+  u32 is_ip6;
+} ipcomp_tx_key_t;
+
+typedef struct
+{
+  CLIB_CACHE_LINE_ALIGN_MARK (cacheline0);
+  u8 *scratch_in;
+  u8 *scratch_out;
+  u16 ip4_id;
+} ipcomp_per_thread_t;
+
+/* Event ring record: see README.md, "Event ring" (64 bytes, little endian) */
+typedef enum
+{
+  IPCOMP_EVENT_SA_ADD = 1,
+  IPCOMP_EVENT_SA_DEL = 2,
+  IPCOMP_EVENT_ENGINE_FAILURE = 3,
+  IPCOMP_EVENT_DECOMPRESS_FAILURE = 4,
+  IPCOMP_EVENT_TUNNEL_ADD = 5,
+  IPCOMP_EVENT_TUNNEL_DEL = 6,
+} ipcomp_event_type_t;
+
+typedef struct
+{
+  u64 timestamp_ns; /* CLOCK_REALTIME, ns since the epoch */
+  u16 type;	    /* ipcomp_event_type_t */
+  u16 reason;	    /* node error code for failures, 0 otherwise */
+  u32 sa_index;	    /* ~0 when no SA matched */
+  u32 sa_id;	    /* ~0 when no SA matched */
+  u16 cpi;
+  u8 is_ip6;
+  u8 engine_index; /* 0xff when not applicable */
+  u32 sw_if_index; /* tunnel interface, ~0 when none */
+  u32 length;	   /* packet bytes involved, 0 for control events */
+  u8 src[16];	   /* IPv4 in the first 4 bytes */
+  u8 dst[16];
+} __clib_packed ipcomp_event_t;
+
+STATIC_ASSERT (sizeof (ipcomp_event_t) == 64, "event record is 64 bytes");
+
+#define IPCOMP_EVENT_RING_SIZE	 4096
+#define IPCOMP_EVENT_SCHEMA_VERS 1
+
+typedef struct
+{
+  u16 msg_id_base;
+
+  ipcomp_sa_t *sas;
+  ipcomp_tunnel_t *tunnels;
+  uword *sa_index_by_id;
+  uword *sa_index_by_rx_key;
+  uword *sa_index_by_tx_key;
+  u32 *tunnel_index_by_sw_if_index;
+  u32 *tunnel_index_by_instance; /* hash-free: instance -> tunnel */
+
+  ipcomp_engine_t *engines;
+  ipcomp_profile_t *profiles;
+
+  ipcomp_per_thread_t *per_thread;
+
+  /* stats segment */
+  vlib_combined_counter_main_t sa_counters[IPCOMP_SA_N_COUNTERS];
+  vlib_combined_counter_main_t engine_calls[IPCOMP_N_OPS];
+  vlib_simple_counter_main_t engine_clocks[IPCOMP_N_OPS];
+  vlib_log2_histogram_main_t payload_hist[IPCOMP_N_OPS];
+  vlib_stats_string_vector_t sa_names;
+  u32 events_ring_index;
+  u32 gauge_n_sas;
+  u32 gauge_n_tunnels;
+  u8 stats_ready;
+
+  /* protocol registration state */
+  u8 ip4_registered;
+  u8 ip6_registered;
+
+  u32 default_engine_index; /* ~0: best by priority */
+
+  vlib_main_t *vlib_main;
+  vnet_main_t *vnet_main;
+  vlib_log_class_t log_class;
+} ipcomp_main_t;
+
+extern ipcomp_main_t ipcomp_main;
+extern vlib_node_registration_t ipcomp4_compress_node;
+extern vlib_node_registration_t ipcomp6_compress_node;
+extern vlib_node_registration_t ipcomp4_decompress_node;
+extern vlib_node_registration_t ipcomp6_decompress_node;
+extern vlib_node_registration_t ipcomp4_transport_compress_node;
+extern vlib_node_registration_t ipcomp6_transport_compress_node;
+
+#define IPCOMP_LOG_NOTICE(...) vlib_log_notice (ipcomp_main.log_class, __VA_ARGS__)
+#define IPCOMP_LOG_ERR(...)    vlib_log_err (ipcomp_main.log_class, __VA_ARGS__)
+
+/* SA arguments shared by CLI and API */
+typedef struct
+{
+  u32 id;
+  u16 cpi;
+  ip46_address_t local;
+  ip46_address_t peer;
+  u8 is_ip6;
+  u32 table_id;
+  char *engine; /* 0: best */
+  u8 level;     /* IPCOMP_LEVEL_DEFAULT: engine default */
+  u8 window_bits;
+  u32 threshold;
+  u32 max_decompressed;
+} ipcomp_sa_args_t;
+
+void ipcomp_sa_args_default (ipcomp_sa_args_t *a);
+
+/* ipcomp_sa.c */
+int ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp);
+int ipcomp_sa_del (u32 sa_index);
+u32 ipcomp_sa_find_by_id (u32 id);
+int ipcomp_sa_transport_enable_disable (u32 sa_index, u32 sw_if_index, int enable);
+
+static_always_inline ipcomp_sa_t *
+ipcomp_sa_get (u32 sa_index)
+{
+  return pool_elt_at_index (ipcomp_main.sas, sa_index);
+}
+
+/* ipcomp_tunnel.c */
+int ipcomp_tunnel_create (const ipcomp_sa_args_t *a, u32 instance, u32 *sw_if_indexp);
+int ipcomp_tunnel_delete (u32 sw_if_index);
+void ipcomp_protocols_register (u8 is_ip6, u8 with_ipip);
+
+static_always_inline ipcomp_tunnel_t *
+ipcomp_tunnel_get_by_sw_if_index (u32 sw_if_index)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  if (sw_if_index >= vec_len (im->tunnel_index_by_sw_if_index) ||
+      im->tunnel_index_by_sw_if_index[sw_if_index] == ~0)
+    return 0;
+  return pool_elt_at_index (im->tunnels, im->tunnel_index_by_sw_if_index[sw_if_index]);
+}
+
+/* ipcomp_stats.c */
+clib_error_t *ipcomp_stats_init (vlib_main_t *vm);
+void ipcomp_stats_sa_added (u32 sa_index);
+void ipcomp_event_control (ipcomp_event_type_t type, u32 sa_index);
+void ipcomp_event_packet (u32 thread_index, ipcomp_event_type_t type, u16 reason,
+			  u32 sa_index, u8 is_ip6, const u8 *src, const u8 *dst, u16 cpi,
+			  u32 length, u8 engine_index);
+
+/* Log2 bin of a value; VPP's own helper can index past the last bin, so
+ * the plugin clamps here. */
+static_always_inline void
+ipcomp_hist_add (vlib_log2_histogram_main_t *hm, u32 thread_index, u64 value)
+{
+  u64 *bins = hm->bins[thread_index];
+  u32 n_bins = vec_len (bins) - 1; /* bins[0] holds min_exp */
+  int bin = value ? (int) min_log2 (value) - (int) hm->min_exp : 0;
+  if (bin < 0)
+    bin = 0;
+  if (bin >= (int) n_bins)
+    bin = n_bins - 1;
+  bins[bin + 1] += 1;
+}
+
+/* format */
+format_function_t format_ipcomp_sa;
+format_function_t format_ipcomp_tunnel;
+format_function_t format_ipcomp_tunnel_name;
+format_function_t format_ipcomp_event;
+
+#endif /* included_ipcomp_h */

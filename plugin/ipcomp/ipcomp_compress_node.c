@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright (c) 2026 vppcomp authors
+ */
+
+/*
+ * ipcomp_compress_node.c: the send side.
+ *
+ *  ipcomp4-compress / ipcomp6-compress: L3 output end node of ipcomp tunnel
+ *    interfaces (by outer family).  Compresses the whole inner packet,
+ *    prepends outer IP + IPComp headers, hands the packet to the outer
+ *    table's lookup.  Packets below the SA's threshold, packets that do not
+ *    shrink and IPComp packets go out as plain IP-in-IP (RFC 3173 2.2).
+ *
+ *  ipcomp4-transport-compress / ipcomp6-transport-compress: output features
+ *    (ip4-output / ip6-output) for transport mode: compress the IP payload
+ *    of packets to an SA's peer in place.
+ */
+
+#include <ipcomp/ipcomp.h>
+#include <vnet/feature/feature.h>
+#include <vnet/udp/udp_packet.h>
+#include <vnet/tcp/tcp_packet.h>
+#include <vnet/interface_output.h>
+#include <ipcomp/ipcomp_inlines.h>
+
+#define foreach_ipcomp_compress_error                                                              \
+  _ (COMPRESSED, INFO, "compressed")                                                              \
+  _ (BYPASS, INFO, "below threshold, sent uncompressed")                                          \
+  _ (INCOMPRESSIBLE, INFO, "not smaller, sent uncompressed")                                      \
+  _ (NESTED, INFO, "IPComp payload, sent uncompressed")                                           \
+  _ (NOT_FOR_SA, INFO, "transport: no SA for the destination, passed")                            \
+  _ (FRAGMENT, INFO, "transport: fragment or extension header, passed uncompressed")              \
+  _ (NO_TUNNEL, ERROR, "no ipcomp tunnel on the interface")                                       \
+  _ (BAD_INNER, ERROR, "not an IPv4 or IPv6 packet")                                              \
+  _ (ENGINE, ERROR, "compression engine failure")                                                 \
+  _ (NO_HEADROOM, ERROR, "no buffer headroom for the outer header")                               \
+  _ (NO_BUFFER, ERROR, "out of buffers")                                                          \
+  _ (TOO_BIG, ERROR, "outer packet would exceed 65535 bytes")                                     \
+  _ (GSO, ERROR, "GSO packets are not supported")
+
+typedef enum
+{
+#define _(sym, sev, str) IPCOMP_COMPRESS_ERROR_##sym,
+  foreach_ipcomp_compress_error
+#undef _
+    IPCOMP_COMPRESS_N_ERROR,
+} ipcomp_compress_error_t;
+
+static vlib_error_desc_t ipcomp_compress_error_counters[] = {
+#define _(sym, sev, str) { .name = #sym, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
+  foreach_ipcomp_compress_error
+#undef _
+};
+
+typedef enum
+{
+  IPCOMP_COMPRESS_NEXT_DROP,
+  IPCOMP_COMPRESS_NEXT_IP4_LOOKUP,
+  IPCOMP_COMPRESS_NEXT_IP6_LOOKUP,
+  IPCOMP_COMPRESS_N_NEXT,
+} ipcomp_compress_next_t;
+
+typedef struct
+{
+  u32 sa_index;
+  u32 in_len;
+  u32 out_len;
+  u16 cpi;
+  u8 error;
+  u8 compressed;
+} ipcomp_compress_trace_t;
+
+static u8 *
+format_ipcomp_compress_trace (u8 *s, va_list *args)
+{
+  CLIB_UNUSED (vlib_main_t * vm) = va_arg (*args, vlib_main_t *);
+  CLIB_UNUSED (vlib_node_t * node) = va_arg (*args, vlib_node_t *);
+  ipcomp_compress_trace_t *t = va_arg (*args, ipcomp_compress_trace_t *);
+
+  return format (s, "ipcomp: sa %d cpi %u %s in %u out %u (%s)", t->sa_index, t->cpi,
+		 t->compressed ? "compressed" : "uncompressed", t->in_len, t->out_len,
+		 ipcomp_compress_error_counters[t->error].desc);
+}
+
+/* Compress 'len' bytes of payload that start 'offset' bytes into the buffer
+ * and, when that pays, replace them with IPComp header + deflate data.
+ * Returns the verdict as a node error code; *out_len is the new payload
+ * length. */
+static_always_inline u32
+ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len, u8 next_header,
+			 ipcomp_sa_t *sa, u32 sa_index, u32 thread_index,
+			 ipcomp_per_thread_t *ptd, u32 *out_len)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
+  void *ctx = pool_elt_at_index (im->profiles, sa->profile_index)->ctx_by_thread[thread_index];
+  u32 budget, clen = 0;
+  const u8 *in;
+  u64 t0, dt;
+  int rv;
+
+  *out_len = len;
+  ipcomp_hist_add (&im->payload_hist[IPCOMP_OP_COMPRESS], thread_index, len);
+
+  budget = ipcomp_compress_budget (len, sa->threshold);
+  if (!budget)
+    {
+      vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
+				       sa_index, 1, len);
+      return IPCOMP_COMPRESS_ERROR_BYPASS;
+    }
+
+  in = ipcomp_buffer_linear (vm, b, offset, len, ptd->scratch_in);
+  if (PREDICT_FALSE (!in))
+    return IPCOMP_COMPRESS_ERROR_BAD_INNER;
+
+  t0 = clib_cpu_time_now ();
+  rv = e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget,
+				  &clen);
+  dt = clib_cpu_time_now () - t0;
+  vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_COMPRESS], thread_index,
+				   e->index, 1, len);
+  vlib_increment_simple_counter (&im->engine_clocks[IPCOMP_OP_COMPRESS], thread_index, e->index,
+				 dt);
+  ipcomp_hist_add (&e->clocks_hist[IPCOMP_OP_COMPRESS], thread_index, dt);
+
+  if (rv == IPCOMP_CODEC_NO_SPACE)
+    {
+      vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_INCOMPRESSIBLE],
+				       thread_index, sa_index, 1, len);
+      return IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE;
+    }
+  if (PREDICT_FALSE (rv != IPCOMP_CODEC_OK))
+    return IPCOMP_COMPRESS_ERROR_ENGINE;
+
+  ipcomp_header_write (ptd->scratch_out, next_header, sa->cpi);
+  if (PREDICT_FALSE (ipcomp_buffer_replace_tail (vm, b, offset, ptd->scratch_out,
+						  clen + IPCOMP_HEADER_LEN)))
+    return IPCOMP_COMPRESS_ERROR_NO_BUFFER;
+
+  *out_len = clen + IPCOMP_HEADER_LEN;
+  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_COMPRESSED_IN],
+				   thread_index, sa_index, 1, len);
+  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_COMPRESSED_OUT],
+				   thread_index, sa_index, 1, *out_len);
+  return IPCOMP_COMPRESS_ERROR_COMPRESSED;
+}
+
+static_always_inline void
+ipcomp_compress_failed (u32 thread_index, u32 error, ipcomp_sa_t *sa, u32 sa_index, u32 len)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  u8 src[16], dst[16];
+
+  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_TX_ERRORS], thread_index,
+				   sa_index, 1, len);
+  if (error != IPCOMP_COMPRESS_ERROR_ENGINE)
+    return;
+  clib_memcpy (src, sa->is_ip6 ? sa->local.ip6.as_u8 : sa->local.ip4.as_u8, 16);
+  clib_memcpy (dst, sa->is_ip6 ? sa->peer.ip6.as_u8 : sa->peer.ip4.as_u8, 16);
+  ipcomp_event_packet (thread_index, IPCOMP_EVENT_ENGINE_FAILURE, error, sa_index, sa->is_ip6,
+		       src, dst, sa->cpi, len, sa->engine_index);
+}
+
+/* Tunnel mode */
+static_always_inline uword
+ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame,
+			int is_ip6)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  vnet_interface_main_t *vim = &im->vnet_main->interface_main;
+  u32 thread_index = vm->thread_index;
+  ipcomp_per_thread_t *ptd = vec_elt_at_index (im->per_thread, thread_index);
+  vlib_buffer_t *bufs[VLIB_FRAME_SIZE], **b = bufs;
+  u16 nexts[VLIB_FRAME_SIZE], *next = nexts;
+  u32 *from = vlib_frame_vector_args (frame);
+  u32 n_left = frame->n_vectors;
+  u32 counts[IPCOMP_COMPRESS_N_ERROR] = {};
+  u32 last_sw_if_index = ~0, sa_index = ~0;
+  ipcomp_sa_t *sa = 0;
+  const u32 outer_len = is_ip6 ? IPCOMP_IP6_HDR_LEN : IPCOMP_IP4_HDR_LEN;
+
+  vlib_get_buffers (vm, from, bufs, n_left);
+
+  while (n_left > 0)
+    {
+      u32 sw_if_index, len, payload_len, error;
+      u8 *inner, nh, proto;
+
+      if (n_left > 2)
+	{
+	  vlib_prefetch_buffer_header (b[2], LOAD);
+	  clib_prefetch_load (b[1]->data + b[1]->current_data);
+	}
+
+      sw_if_index = vnet_buffer (b[0])->sw_if_index[VLIB_TX];
+      len = vlib_buffer_length_in_chain (vm, b[0]);
+
+      if (PREDICT_FALSE (sw_if_index != last_sw_if_index))
+	{
+	  ipcomp_tunnel_t *t = ipcomp_tunnel_get_by_sw_if_index (sw_if_index);
+	  if (PREDICT_FALSE (!t))
+	    {
+	      error = IPCOMP_COMPRESS_ERROR_NO_TUNNEL;
+	      goto drop;
+	    }
+	  sa_index = t->sa_index;
+	  sa = ipcomp_sa_get (sa_index);
+	  last_sw_if_index = sw_if_index;
+	}
+
+      vlib_increment_combined_counter (vim->combined_sw_if_counters + VNET_INTERFACE_COUNTER_TX,
+				       thread_index, sw_if_index, 1, len);
+
+      if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_GSO))
+	{
+	  error = IPCOMP_COMPRESS_ERROR_GSO;
+	  goto drop_sa;
+	}
+
+      inner = vlib_buffer_get_current (b[0]);
+      if ((inner[0] >> 4) == 4 && len >= IPCOMP_IP4_HDR_LEN)
+	{
+	  nh = IPCOMP_PROTO_IPIP;
+	  proto = inner[9];
+	  if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_OFFLOAD))
+	    vnet_calc_checksums_inline (vm, b[0], 1, 0);
+	}
+      else if ((inner[0] >> 4) == 6 && len >= IPCOMP_IP6_HDR_LEN)
+	{
+	  nh = IPCOMP_PROTO_IPV6;
+	  proto = inner[6];
+	  if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_OFFLOAD))
+	    vnet_calc_checksums_inline (vm, b[0], 0, 1);
+	}
+      else
+	{
+	  error = IPCOMP_COMPRESS_ERROR_BAD_INNER;
+	  goto drop_sa;
+	}
+
+      if (PREDICT_FALSE (proto == IPCOMP_IP_PROTOCOL))
+	{
+	  /* never compress IPComp again */
+	  error = IPCOMP_COMPRESS_ERROR_NESTED;
+	  payload_len = len;
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS],
+					   thread_index, sa_index, 1, len);
+	}
+      else
+	error = ipcomp_compress_payload (vm, b[0], 0, len, nh, sa, sa_index, thread_index, ptd,
+					 &payload_len);
+
+      if (error == IPCOMP_COMPRESS_ERROR_COMPRESSED)
+	proto = IPCOMP_IP_PROTOCOL;
+      else if (error == IPCOMP_COMPRESS_ERROR_BYPASS ||
+	       error == IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE ||
+	       error == IPCOMP_COMPRESS_ERROR_NESTED)
+	proto = nh;
+      else
+	goto drop_sa;
+
+      if (PREDICT_FALSE (payload_len + (is_ip6 ? 0 : outer_len) > IPCOMP_MAX_IP_PACKET))
+	{
+	  error = IPCOMP_COMPRESS_ERROR_TOO_BIG;
+	  goto drop_sa;
+	}
+      if (PREDICT_FALSE (b[0]->current_data - (i32) outer_len < -VLIB_BUFFER_PRE_DATA_SIZE))
+	{
+	  error = IPCOMP_COMPRESS_ERROR_NO_HEADROOM;
+	  goto drop_sa;
+	}
+
+      vlib_buffer_advance (b[0], -(word) outer_len);
+      if (is_ip6)
+	{
+	  ipcomp_ip6_build (vlib_buffer_get_current (b[0]), sa->local.ip6.as_u8,
+			    sa->peer.ip6.as_u8, proto, sa->ttl, 0, payload_len);
+	  b[0]->flags = (b[0]->flags & ~VNET_BUFFER_F_IS_IP4) | VNET_BUFFER_F_IS_IP6;
+	  next[0] = IPCOMP_COMPRESS_NEXT_IP6_LOOKUP;
+	}
+      else
+	{
+	  ipcomp_ip4_build (vlib_buffer_get_current (b[0]), sa->local.ip4.as_u8,
+			    sa->peer.ip4.as_u8, proto, sa->ttl, 0, ptd->ip4_id++,
+			    payload_len + outer_len);
+	  b[0]->flags = (b[0]->flags & ~VNET_BUFFER_F_IS_IP6) | VNET_BUFFER_F_IS_IP4;
+	  next[0] = IPCOMP_COMPRESS_NEXT_IP4_LOOKUP;
+	}
+      vnet_buffer (b[0])->sw_if_index[VLIB_TX] = sa->fib_index;
+      counts[error]++;
+      goto trace;
+
+    drop_sa:
+      ipcomp_compress_failed (thread_index, error, sa, sa_index, len);
+    drop:
+      b[0]->error = node->errors[error];
+      next[0] = IPCOMP_COMPRESS_NEXT_DROP;
+
+    trace:
+      if (PREDICT_FALSE (b[0]->flags & VLIB_BUFFER_IS_TRACED))
+	{
+	  ipcomp_compress_trace_t *tr = vlib_add_trace (vm, node, b[0], sizeof (*tr));
+	  tr->sa_index = sa ? sa->id : ~0;
+	  tr->cpi = sa ? sa->cpi : 0;
+	  tr->in_len = len;
+	  tr->out_len = next[0] == IPCOMP_COMPRESS_NEXT_DROP ? 0 : vlib_buffer_length_in_chain (vm, b[0]);
+	  tr->error = error;
+	  tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
+	}
+      b += 1;
+      next += 1;
+      n_left -= 1;
+    }
+
+  for (u32 i = 0; i < IPCOMP_COMPRESS_N_ERROR; i++)
+    if (counts[i] && ipcomp_compress_error_counters[i].severity == VL_COUNTER_SEVERITY_INFO)
+      vlib_node_increment_counter (vm, node->node_index, i, counts[i]);
+
+  vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  return frame->n_vectors;
+}
+
+VLIB_NODE_FN (ipcomp4_compress_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_compress_inline (vm, node, frame, 0);
+}
+
+VLIB_NODE_FN (ipcomp6_compress_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_compress_inline (vm, node, frame, 1);
+}
+
+VLIB_REGISTER_NODE (ipcomp4_compress_node) = {
+  .name = "ipcomp4-compress",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_compress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .n_errors = IPCOMP_COMPRESS_N_ERROR,
+  .error_counters = ipcomp_compress_error_counters,
+  .n_next_nodes = IPCOMP_COMPRESS_N_NEXT,
+  .next_nodes = {
+    [IPCOMP_COMPRESS_NEXT_DROP] = "error-drop",
+    [IPCOMP_COMPRESS_NEXT_IP4_LOOKUP] = "ip4-lookup",
+    [IPCOMP_COMPRESS_NEXT_IP6_LOOKUP] = "ip6-lookup",
+  },
+};
+
+VLIB_REGISTER_NODE (ipcomp6_compress_node) = {
+  .name = "ipcomp6-compress",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_compress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .n_errors = IPCOMP_COMPRESS_N_ERROR,
+  .error_counters = ipcomp_compress_error_counters,
+  .sibling_of = "ipcomp4-compress",
+};
+
+/* Transport mode: an output feature; the buffer starts at the L2 rewrite */
+static_always_inline uword
+ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
+				  vlib_frame_t *frame, int is_ip6)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  u32 thread_index = vm->thread_index;
+  ipcomp_per_thread_t *ptd = vec_elt_at_index (im->per_thread, thread_index);
+  vlib_buffer_t *bufs[VLIB_FRAME_SIZE], **b = bufs;
+  u16 nexts[VLIB_FRAME_SIZE], *next = nexts;
+  u32 *from = vlib_frame_vector_args (frame);
+  u32 n_left = frame->n_vectors;
+  u32 counts[IPCOMP_COMPRESS_N_ERROR] = {};
+
+  vlib_get_buffers (vm, from, bufs, n_left);
+
+  while (n_left > 0)
+    {
+      u32 next32, rw, hlen, len = 0, payload_len, error, sa_index = ~0;
+      ipcomp_sa_t *sa = 0;
+      ipcomp_tx_key_t k;
+      uword *p;
+      u8 *ip, proto;
+
+      vnet_feature_next (&next32, b[0]);
+      next[0] = next32;
+
+      rw = vnet_buffer (b[0])->ip.save_rewrite_length;
+      ip = vlib_buffer_get_current (b[0]) + rw;
+      clib_memset (&k, 0, sizeof (k));
+      k.is_ip6 = is_ip6;
+      if (is_ip6)
+	{
+	  clib_memcpy (k.peer.ip6.as_u8, ip + 24, 16);
+	  hlen = IPCOMP_IP6_HDR_LEN;
+	  proto = ip[6];
+	  len = ipcomp_get_u16 (ip + 4);
+	}
+      else
+	{
+	  clib_memcpy (k.peer.ip4.as_u8, ip + 16, 4);
+	  hlen = (ip[0] & 0xf) * 4;
+	  proto = ip[9];
+	  len = ipcomp_get_u16 (ip + 2);
+	  len = len > hlen ? len - hlen : 0;
+	}
+
+      p = hash_get_mem (im->sa_index_by_tx_key, &k);
+      if (!p)
+	{
+	  error = IPCOMP_COMPRESS_ERROR_NOT_FOR_SA;
+	  goto next;
+	}
+      sa_index = p[0];
+      sa = ipcomp_sa_get (sa_index);
+
+      if (proto == IPCOMP_IP_PROTOCOL)
+	{
+	  error = IPCOMP_COMPRESS_ERROR_NESTED;
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS],
+					   thread_index, sa_index, 1, len);
+	  goto next;
+	}
+      if ((is_ip6 && (proto == 0 || proto == 43 || proto == 44 || proto == 60 || proto == 50 ||
+		      proto == 51)) ||
+	  (!is_ip6 && (ipcomp_get_u16 (ip + 6) & 0x3fff)) ||
+	  rw + hlen > b[0]->current_length ||
+	  rw + hlen + len > vlib_buffer_length_in_chain (vm, b[0]))
+	{
+	  error = IPCOMP_COMPRESS_ERROR_FRAGMENT;
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS],
+					   thread_index, sa_index, 1, len);
+	  goto next;
+	}
+
+      error = ipcomp_compress_payload (vm, b[0], rw + hlen, len, proto, sa, sa_index,
+				       thread_index, ptd, &payload_len);
+      if (error == IPCOMP_COMPRESS_ERROR_COMPRESSED)
+	{
+	  ip = vlib_buffer_get_current (b[0]) + rw;
+	  if (is_ip6)
+	    ipcomp_ip6_fixup (ip, payload_len, IPCOMP_IP_PROTOCOL);
+	  else
+	    ipcomp_ip4_fixup (ip, hlen + payload_len, IPCOMP_IP_PROTOCOL);
+	}
+      else if (error != IPCOMP_COMPRESS_ERROR_BYPASS &&
+	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE)
+	{
+	  ipcomp_compress_failed (thread_index, error, sa, sa_index, len);
+	  b[0]->error = node->errors[error];
+	  next[0] = IPCOMP_COMPRESS_NEXT_DROP;
+	  goto trace;
+	}
+
+    next:
+      counts[error]++;
+    trace:
+      if (PREDICT_FALSE (b[0]->flags & VLIB_BUFFER_IS_TRACED))
+	{
+	  ipcomp_compress_trace_t *tr = vlib_add_trace (vm, node, b[0], sizeof (*tr));
+	  tr->sa_index = sa ? sa->id : ~0;
+	  tr->cpi = sa ? sa->cpi : 0;
+	  tr->in_len = len;
+	  tr->out_len = vlib_buffer_length_in_chain (vm, b[0]);
+	  tr->error = error;
+	  tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
+	}
+      b += 1;
+      next += 1;
+      n_left -= 1;
+    }
+
+  for (u32 i = 0; i < IPCOMP_COMPRESS_N_ERROR; i++)
+    if (counts[i] && ipcomp_compress_error_counters[i].severity == VL_COUNTER_SEVERITY_INFO)
+      vlib_node_increment_counter (vm, node->node_index, i, counts[i]);
+
+  vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  return frame->n_vectors;
+}
+
+VLIB_NODE_FN (ipcomp4_transport_compress_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_transport_compress_inline (vm, node, frame, 0);
+}
+
+VLIB_NODE_FN (ipcomp6_transport_compress_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_transport_compress_inline (vm, node, frame, 1);
+}
+
+VLIB_REGISTER_NODE (ipcomp4_transport_compress_node) = {
+  .name = "ipcomp4-transport-compress",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_compress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .n_errors = IPCOMP_COMPRESS_N_ERROR,
+  .error_counters = ipcomp_compress_error_counters,
+  .n_next_nodes = 1,
+  .next_nodes = {
+    [IPCOMP_COMPRESS_NEXT_DROP] = "error-drop",
+  },
+};
+
+VLIB_REGISTER_NODE (ipcomp6_transport_compress_node) = {
+  .name = "ipcomp6-transport-compress",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_compress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .n_errors = IPCOMP_COMPRESS_N_ERROR,
+  .error_counters = ipcomp_compress_error_counters,
+  .n_next_nodes = 1,
+  .next_nodes = {
+    [IPCOMP_COMPRESS_NEXT_DROP] = "error-drop",
+  },
+};
+
+VNET_FEATURE_INIT (ipcomp4_transport_compress_feat, static) = {
+  .arc_name = "ip4-output",
+  .node_name = "ipcomp4-transport-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
+};
+
+VNET_FEATURE_INIT (ipcomp6_transport_compress_feat, static) = {
+  .arc_name = "ip6-output",
+  .node_name = "ipcomp6-transport-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
+};

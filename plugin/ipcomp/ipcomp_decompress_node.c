@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright (c) 2026 vppcomp authors
+ */
+
+/*
+ * ipcomp_decompress_node.c: the receive side.
+ *
+ * ipcomp4-decompress / ipcomp6-decompress are registered with ip4-local /
+ * ip6-local for IP protocol 108 (IPComp) and, once a tunnel exists, for
+ * 4 and 41 (the uncompressed packets of a tunnel peer; IP-in-IP packets of
+ * no ipcomp tunnel go on to VPP's ipip input).  The buffer starts at the
+ * outer IP header.
+ *
+ * Every input is bounded: headers are checked against the buffer, the
+ * inflated size against the SA's limit (compression bombs), and every drop
+ * is counted under its reason; decompression failures also leave an event
+ * with addresses and CPI in /net/ipcomp/events.
+ */
+
+#include <ipcomp/ipcomp.h>
+#include <ipcomp/ipcomp_inlines.h>
+
+/* The order is part of the event record format (reason field): append only */
+#define foreach_ipcomp_decompress_error                                                            \
+  _ (DECOMPRESSED, INFO, "decompressed")                                                          \
+  _ (RX_UNCOMPRESSED, INFO, "uncompressed packets from a tunnel peer")                            \
+  _ (TRUNCATED, ERROR, "truncated IP or IPComp header")                                           \
+  _ (BAD_HEADER, ERROR, "malformed outer IP header")                                              \
+  _ (FRAGMENT, ERROR, "outer fragment")                                                           \
+  _ (UNKNOWN_CPI, ERROR, "no SA for the CPI and addresses")                                       \
+  _ (NESTED, ERROR, "IPComp inside IPComp")                                                       \
+  _ (TOO_BIG, ERROR, "decompressed size above the SA limit (bomb)")                               \
+  _ (CORRUPT, ERROR, "corrupt deflate data")                                                      \
+  _ (TRUNCATED_DEFLATE, ERROR, "truncated deflate data")                                          \
+  _ (BAD_INNER, ERROR, "decompressed data is not the announced packet")                           \
+  _ (ENGINE, ERROR, "decompression engine failure")                                               \
+  _ (NO_BUFFER, ERROR, "out of buffers")                                                          \
+  _ (RESTORED_TOO_BIG, ERROR, "restored transport packet above 65535 bytes")
+
+typedef enum
+{
+#define _(sym, sev, str) IPCOMP_DECOMPRESS_ERROR_##sym,
+  foreach_ipcomp_decompress_error
+#undef _
+    IPCOMP_DECOMPRESS_N_ERROR,
+} ipcomp_decompress_error_t;
+
+static vlib_error_desc_t ipcomp_decompress_error_counters[] = {
+#define _(sym, sev, str) { .name = #sym, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
+  foreach_ipcomp_decompress_error
+#undef _
+};
+
+typedef enum
+{
+  IPCOMP_DECOMPRESS_NEXT_DROP,
+  IPCOMP_DECOMPRESS_NEXT_IP4_INPUT,
+  IPCOMP_DECOMPRESS_NEXT_IP6_INPUT,
+  IPCOMP_DECOMPRESS_NEXT_IPIP,
+  IPCOMP_DECOMPRESS_N_NEXT,
+} ipcomp_decompress_next_t;
+
+typedef struct
+{
+  u32 sa_id;
+  u32 in_len;
+  u32 out_len;
+  u16 cpi;
+  u8 error;
+  u8 protocol;
+} ipcomp_decompress_trace_t;
+
+static u8 *
+format_ipcomp_decompress_trace (u8 *s, va_list *args)
+{
+  CLIB_UNUSED (vlib_main_t * vm) = va_arg (*args, vlib_main_t *);
+  CLIB_UNUSED (vlib_node_t * node) = va_arg (*args, vlib_node_t *);
+  ipcomp_decompress_trace_t *t = va_arg (*args, ipcomp_decompress_trace_t *);
+
+  return format (s, "ipcomp: protocol %u sa %d cpi %u in %u out %u (%s)", t->protocol,
+		 t->sa_id, t->cpi, t->in_len, t->out_len,
+		 ipcomp_decompress_error_counters[t->error].desc);
+}
+
+static_always_inline u32
+ipcomp_codec_to_error (int rv)
+{
+  switch (rv)
+    {
+    case IPCOMP_CODEC_NO_SPACE:
+      return IPCOMP_DECOMPRESS_ERROR_TOO_BIG;
+    case IPCOMP_CODEC_CORRUPT:
+      return IPCOMP_DECOMPRESS_ERROR_CORRUPT;
+    case IPCOMP_CODEC_TRUNCATED:
+      return IPCOMP_DECOMPRESS_ERROR_TRUNCATED_DEFLATE;
+    default:
+      return IPCOMP_DECOMPRESS_ERROR_ENGINE;
+    }
+}
+
+static_always_inline uword
+ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame,
+			  int is_ip6)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  vnet_interface_main_t *vim = &im->vnet_main->interface_main;
+  u32 thread_index = vm->thread_index;
+  ipcomp_per_thread_t *ptd = vec_elt_at_index (im->per_thread, thread_index);
+  vlib_buffer_t *bufs[VLIB_FRAME_SIZE], **b = bufs;
+  u16 nexts[VLIB_FRAME_SIZE], *next = nexts;
+  u32 *from = vlib_frame_vector_args (frame);
+  u32 n_left = frame->n_vectors;
+  u32 counts[IPCOMP_DECOMPRESS_N_ERROR] = {};
+  const u32 addr_len = is_ip6 ? 16 : 4;
+
+  vlib_get_buffers (vm, from, bufs, n_left);
+
+  while (n_left > 0)
+    {
+      u32 error, chain_len, clen = 0, olen = 0, sa_index = ~0;
+      ipcomp_sa_t *sa = 0;
+      ipcomp_ip_info_t info = {};
+      ipcomp_rx_key_t k;
+      const u8 *src, *dst;
+      u8 *ip, nh = 0;
+      u16 cpi = 0;
+      uword *p;
+      int rv;
+
+      if (n_left > 2)
+	{
+	  vlib_prefetch_buffer_header (b[2], LOAD);
+	  clib_prefetch_load (b[1]->data + b[1]->current_data);
+	}
+
+      ip = vlib_buffer_get_current (b[0]);
+      chain_len = vlib_buffer_length_in_chain (vm, b[0]);
+      src = ip + (is_ip6 ? 8 : 12);
+      dst = ip + (is_ip6 ? 24 : 16);
+
+      rv = is_ip6 ? ipcomp_ip6_parse (ip, chain_len, &info) :
+		    ipcomp_ip4_parse (ip, chain_len, &info);
+      if (PREDICT_FALSE (rv != IPCOMP_WIRE_OK))
+	{
+	  error = rv == IPCOMP_WIRE_FRAGMENT  ? IPCOMP_DECOMPRESS_ERROR_FRAGMENT :
+		  rv == IPCOMP_WIRE_TRUNCATED ? IPCOMP_DECOMPRESS_ERROR_TRUNCATED :
+						IPCOMP_DECOMPRESS_ERROR_BAD_HEADER;
+	  /* addresses are only meaningful when the header was there */
+	  if (chain_len < (is_ip6 ? IPCOMP_IP6_HDR_LEN : IPCOMP_IP4_HDR_LEN) ||
+	      b[0]->current_length < (is_ip6 ? IPCOMP_IP6_HDR_LEN : IPCOMP_IP4_HDR_LEN))
+	    goto drop_no_event;
+	  goto drop;
+	}
+
+      clib_memset (&k, 0, sizeof (k));
+      clib_memcpy (&k.src, src, addr_len);
+      clib_memcpy (&k.dst, dst, addr_len);
+      k.fib_index = vnet_buffer (b[0])->ip.fib_index;
+
+      if (info.protocol != IPCOMP_IP_PROTOCOL)
+	{
+	  /* uncompressed packet of a tunnel peer, or somebody else's IP-in-IP */
+	  k.cpi = IPCOMP_CPI_ANY;
+	  p = hash_get_mem (im->sa_index_by_rx_key, &k);
+	  if (!p)
+	    {
+	      next[0] = IPCOMP_DECOMPRESS_NEXT_IPIP;
+	      goto trace;
+	    }
+	  sa_index = p[0];
+	  sa = ipcomp_sa_get (sa_index);
+	  vlib_buffer_advance (b[0], info.hdr_len);
+	  olen = info.packet_len - info.hdr_len;
+	  vnet_buffer (b[0])->sw_if_index[VLIB_RX] = sa->sw_if_index;
+	  next[0] = info.protocol == IPCOMP_PROTO_IPIP ? IPCOMP_DECOMPRESS_NEXT_IP4_INPUT :
+							 IPCOMP_DECOMPRESS_NEXT_IP6_INPUT;
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_RX_UNCOMPRESSED],
+					   thread_index, sa_index, 1, olen);
+	  vlib_increment_combined_counter (vim->combined_sw_if_counters +
+					     VNET_INTERFACE_COUNTER_RX,
+					   thread_index, sa->sw_if_index, 1, olen);
+	  error = IPCOMP_DECOMPRESS_ERROR_RX_UNCOMPRESSED;
+	  counts[error]++;
+	  goto trace;
+	}
+
+      if (PREDICT_FALSE (b[0]->current_length < info.hdr_len + IPCOMP_HEADER_LEN))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_TRUNCATED;
+	  goto drop;
+	}
+      rv = ipcomp_header_read (ip + info.hdr_len, info.packet_len - info.hdr_len, &nh, &cpi);
+      if (PREDICT_FALSE (rv != IPCOMP_WIRE_OK))
+	{
+	  error = rv == IPCOMP_WIRE_TRUNCATED ? IPCOMP_DECOMPRESS_ERROR_TRUNCATED :
+						IPCOMP_DECOMPRESS_ERROR_NESTED;
+	  goto drop;
+	}
+
+      k.cpi = cpi;
+      p = hash_get_mem (im->sa_index_by_rx_key, &k);
+      if (PREDICT_FALSE (!p))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_UNKNOWN_CPI;
+	  goto drop;
+	}
+      sa_index = p[0];
+      sa = ipcomp_sa_get (sa_index);
+
+      {
+	ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
+	const u8 *in;
+	u64 t0, dt;
+
+	clen = info.packet_len - info.hdr_len - IPCOMP_HEADER_LEN;
+	in = ipcomp_buffer_linear (vm, b[0], info.hdr_len + IPCOMP_HEADER_LEN, clen,
+				   ptd->scratch_in);
+	if (PREDICT_FALSE (!in))
+	  {
+	    error = IPCOMP_DECOMPRESS_ERROR_TRUNCATED;
+	    goto drop;
+	  }
+	t0 = clib_cpu_time_now ();
+	rv = e->ops[IPCOMP_OP_DECOMPRESS](e->decompress_ctx_by_thread[thread_index], in, clen,
+					  ptd->scratch_out, sa->max_decompressed, &olen);
+	dt = clib_cpu_time_now () - t0;
+	vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_DECOMPRESS], thread_index,
+					 e->index, 1, clen);
+	vlib_increment_simple_counter (&im->engine_clocks[IPCOMP_OP_DECOMPRESS], thread_index,
+				       e->index, dt);
+	ipcomp_hist_add (&e->clocks_hist[IPCOMP_OP_DECOMPRESS], thread_index, dt);
+	if (PREDICT_FALSE (rv != IPCOMP_CODEC_OK))
+	  {
+	    error = ipcomp_codec_to_error (rv);
+	    goto drop;
+	  }
+      }
+
+      if (sa->flags & IPCOMP_SA_F_TUNNEL)
+	{
+	  if (PREDICT_FALSE (ipcomp_inner_check (nh, ptd->scratch_out, olen) != IPCOMP_WIRE_OK))
+	    {
+	      error = IPCOMP_DECOMPRESS_ERROR_BAD_INNER;
+	      goto drop;
+	    }
+	  vlib_buffer_advance (b[0], info.hdr_len + IPCOMP_HEADER_LEN);
+	  if (PREDICT_FALSE (ipcomp_buffer_replace_tail (vm, b[0], 0, ptd->scratch_out, olen)))
+	    {
+	      error = IPCOMP_DECOMPRESS_ERROR_NO_BUFFER;
+	      goto drop;
+	    }
+	  vnet_buffer (b[0])->sw_if_index[VLIB_RX] = sa->sw_if_index;
+	  vlib_increment_combined_counter (vim->combined_sw_if_counters +
+					     VNET_INTERFACE_COUNTER_RX,
+					   thread_index, sa->sw_if_index, 1, olen);
+	  next[0] = nh == IPCOMP_PROTO_IPIP ? IPCOMP_DECOMPRESS_NEXT_IP4_INPUT :
+					      IPCOMP_DECOMPRESS_NEXT_IP6_INPUT;
+	}
+      else
+	{
+	  /* transport: the outer header becomes the packet's header again */
+	  if (PREDICT_FALSE (olen + (is_ip6 ? 0 : info.hdr_len) > IPCOMP_MAX_IP_PACKET))
+	    {
+	      error = IPCOMP_DECOMPRESS_ERROR_RESTORED_TOO_BIG;
+	      goto drop;
+	    }
+	  if (PREDICT_FALSE (ipcomp_buffer_replace_tail (vm, b[0], info.hdr_len,
+							  ptd->scratch_out, olen)))
+	    {
+	      error = IPCOMP_DECOMPRESS_ERROR_NO_BUFFER;
+	      goto drop;
+	    }
+	  ip = vlib_buffer_get_current (b[0]);
+	  if (is_ip6)
+	    ipcomp_ip6_fixup (ip, olen, nh);
+	  else
+	    ipcomp_ip4_fixup (ip, info.hdr_len + olen, nh);
+	  next[0] = is_ip6 ? IPCOMP_DECOMPRESS_NEXT_IP6_INPUT : IPCOMP_DECOMPRESS_NEXT_IP4_INPUT;
+	}
+
+      vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_DECOMPRESSED_IN],
+				       thread_index, sa_index, 1, clen + IPCOMP_HEADER_LEN);
+      vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_DECOMPRESSED_OUT],
+				       thread_index, sa_index, 1, olen);
+      ipcomp_hist_add (&im->payload_hist[IPCOMP_OP_DECOMPRESS], thread_index, olen);
+      error = IPCOMP_DECOMPRESS_ERROR_DECOMPRESSED;
+      counts[error]++;
+      goto trace;
+
+    drop:
+      if (sa)
+	vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_RX_ERRORS],
+					 thread_index, sa_index, 1, clen + IPCOMP_HEADER_LEN);
+      ipcomp_event_packet (thread_index, IPCOMP_EVENT_DECOMPRESS_FAILURE, error, sa_index,
+			   is_ip6, src, dst, cpi, chain_len, sa ? sa->engine_index : 0xff);
+    drop_no_event:
+      b[0]->error = node->errors[error];
+      next[0] = IPCOMP_DECOMPRESS_NEXT_DROP;
+
+    trace:
+      if (PREDICT_FALSE (b[0]->flags & VLIB_BUFFER_IS_TRACED))
+	{
+	  ipcomp_decompress_trace_t *tr = vlib_add_trace (vm, node, b[0], sizeof (*tr));
+	  tr->sa_id = sa ? sa->id : ~0;
+	  tr->cpi = cpi;
+	  tr->in_len = chain_len;
+	  tr->out_len = olen;
+	  tr->protocol = info.protocol;
+	  tr->error = next[0] == IPCOMP_DECOMPRESS_NEXT_IPIP ? 0 : error;
+	}
+      b += 1;
+      next += 1;
+      n_left -= 1;
+    }
+
+  for (u32 i = 0; i < IPCOMP_DECOMPRESS_N_ERROR; i++)
+    if (counts[i])
+      vlib_node_increment_counter (vm, node->node_index, i, counts[i]);
+
+  vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  return frame->n_vectors;
+}
+
+VLIB_NODE_FN (ipcomp4_decompress_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_decompress_inline (vm, node, frame, 0);
+}
+
+VLIB_NODE_FN (ipcomp6_decompress_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_decompress_inline (vm, node, frame, 1);
+}
+
+VLIB_REGISTER_NODE (ipcomp4_decompress_node) = {
+  .name = "ipcomp4-decompress",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_decompress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .n_errors = IPCOMP_DECOMPRESS_N_ERROR,
+  .error_counters = ipcomp_decompress_error_counters,
+  .n_next_nodes = IPCOMP_DECOMPRESS_N_NEXT,
+  .next_nodes = {
+    [IPCOMP_DECOMPRESS_NEXT_DROP] = "error-drop",
+    [IPCOMP_DECOMPRESS_NEXT_IP4_INPUT] = "ip4-input",
+    [IPCOMP_DECOMPRESS_NEXT_IP6_INPUT] = "ip6-input",
+    [IPCOMP_DECOMPRESS_NEXT_IPIP] = "ipip4-input",
+  },
+};
+
+VLIB_REGISTER_NODE (ipcomp6_decompress_node) = {
+  .name = "ipcomp6-decompress",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_decompress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .n_errors = IPCOMP_DECOMPRESS_N_ERROR,
+  .error_counters = ipcomp_decompress_error_counters,
+  .n_next_nodes = IPCOMP_DECOMPRESS_N_NEXT,
+  .next_nodes = {
+    [IPCOMP_DECOMPRESS_NEXT_DROP] = "error-drop",
+    [IPCOMP_DECOMPRESS_NEXT_IP4_INPUT] = "ip4-input",
+    [IPCOMP_DECOMPRESS_NEXT_IP6_INPUT] = "ip6-input",
+    [IPCOMP_DECOMPRESS_NEXT_IPIP] = "ipip6-input",
+  },
+};

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright (c) 2026 vppcomp authors
+ */
+
+/*
+ * ipcomp_sa.c: the SA pool.  An SA holds the endpoints, the CPI and the
+ * compression policy; tunnels own one SA each, transport mode uses SAs
+ * directly.  All changes run on the main thread with the workers stopped
+ * (CLI and API handlers hold the barrier), so the data path reads the pools
+ * and hashes without locks.
+ */
+
+#include <vnet/fib/fib_table.h>
+#include <ipcomp/ipcomp.h>
+
+void
+ipcomp_sa_args_default (ipcomp_sa_args_t *a)
+{
+  clib_memset (a, 0, sizeof (*a));
+  a->id = ~0;
+  a->level = IPCOMP_LEVEL_DEFAULT;
+  a->window_bits = IPCOMP_DEFAULT_WINDOW_BITS;
+  a->threshold = IPCOMP_DEFAULT_THRESHOLD;
+  a->max_decompressed = IPCOMP_DEFAULT_MAX_DECOMPRESSED;
+}
+
+u32
+ipcomp_sa_find_by_id (u32 id)
+{
+  uword *p = hash_get (ipcomp_main.sa_index_by_id, id);
+  return p ? p[0] : ~0;
+}
+
+static void
+ipcomp_sa_rx_key (const ipcomp_sa_t *sa, u32 cpi, ipcomp_rx_key_t *k)
+{
+  clib_memset (k, 0, sizeof (*k));
+  /* received packets come from the peer to us */
+  k->src = sa->peer;
+  k->dst = sa->local;
+  k->fib_index = sa->fib_index;
+  k->cpi = cpi;
+}
+
+static void
+ipcomp_sa_tx_key (const ipcomp_sa_t *sa, ipcomp_tx_key_t *k)
+{
+  clib_memset (k, 0, sizeof (*k));
+  k->peer = sa->peer;
+  k->fib_index = sa->fib_index;
+  k->is_ip6 = sa->is_ip6;
+}
+
+int
+ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  ipcomp_rx_key_t k, *kp;
+  ipcomp_engine_t *e;
+  ipcomp_sa_t *sa;
+  u32 engine_index, fib_index, profile_index, sa_index, id;
+  u8 level;
+  int rv;
+
+  if (!im->stats_ready)
+    return VNET_API_ERROR_FEATURE_DISABLED;
+  if (a->id != ~0 && ipcomp_sa_find_by_id (a->id) != ~0)
+    return VNET_API_ERROR_ENTRY_ALREADY_EXISTS;
+  if (ip46_address_is_zero (&a->local) || ip46_address_is_zero (&a->peer))
+    return VNET_API_ERROR_INVALID_SRC_ADDRESS;
+  if (a->window_bits < IPCOMP_CODEC_WBITS_MIN || a->window_bits > IPCOMP_CODEC_WBITS_MAX)
+    return VNET_API_ERROR_INVALID_VALUE;
+  if (a->max_decompressed < 64 || a->max_decompressed > IPCOMP_MAX_IP_PACKET)
+    return VNET_API_ERROR_INVALID_VALUE_2;
+
+  fib_index = fib_table_find (a->is_ip6 ? FIB_PROTOCOL_IP6 : FIB_PROTOCOL_IP4, a->table_id);
+  if (fib_index == ~0)
+    return VNET_API_ERROR_NO_SUCH_FIB;
+
+  engine_index = a->engine ? ipcomp_engine_find (a->engine) : ipcomp_engine_best ();
+  if (engine_index == ~0)
+    return VNET_API_ERROR_NO_SUCH_ENTRY;
+  e = vec_elt_at_index (im->engines, engine_index);
+  level = a->level == IPCOMP_LEVEL_DEFAULT ? e->default_level : a->level;
+  if (level > e->max_level)
+    return VNET_API_ERROR_INVALID_VALUE_3;
+
+  /* one SA per (peer, local, table, cpi) */
+  clib_memset (&k, 0, sizeof (k));
+  k.src = a->peer;
+  k.dst = a->local;
+  k.fib_index = fib_index;
+  k.cpi = a->cpi;
+  if (hash_get_mem (im->sa_index_by_rx_key, &k))
+    return VNET_API_ERROR_ADDRESS_IN_USE;
+  if (flags & IPCOMP_SA_F_TUNNEL)
+    {
+      /* and one tunnel per endpoint pair: it takes the uncompressed packets */
+      k.cpi = IPCOMP_CPI_ANY;
+      if (hash_get_mem (im->sa_index_by_rx_key, &k))
+	return VNET_API_ERROR_TUNNEL_EXIST;
+    }
+
+  rv = ipcomp_profile_get (engine_index, level, a->window_bits, &profile_index);
+  if (rv)
+    return rv;
+
+  pool_get_zero (im->sas, sa);
+  sa_index = sa - im->sas;
+  id = a->id != ~0 ? a->id : sa_index;
+  /* an automatic id may collide with a user id: move on to a free one */
+  while (a->id == ~0 && ipcomp_sa_find_by_id (id) != ~0)
+    id++;
+  sa->id = id;
+  sa->cpi = a->cpi;
+  sa->is_ip6 = a->is_ip6;
+  sa->flags = flags;
+  sa->local = a->local;
+  sa->peer = a->peer;
+  sa->fib_index = fib_index;
+  sa->table_id = a->table_id;
+  sa->threshold = a->threshold;
+  sa->max_decompressed = a->max_decompressed;
+  sa->engine_index = engine_index;
+  sa->level = level;
+  sa->window_bits = a->window_bits;
+  sa->ttl = IPCOMP_DEFAULT_TTL;
+  sa->profile_index = profile_index;
+  sa->tunnel_index = ~0;
+  sa->sw_if_index = ~0;
+
+  hash_set (im->sa_index_by_id, sa->id, sa_index);
+  kp = clib_mem_alloc (sizeof (*kp));
+  ipcomp_sa_rx_key (sa, sa->cpi, kp);
+  hash_set_mem (im->sa_index_by_rx_key, kp, sa_index);
+  if (flags & IPCOMP_SA_F_TUNNEL)
+    {
+      kp = clib_mem_alloc (sizeof (*kp));
+      ipcomp_sa_rx_key (sa, IPCOMP_CPI_ANY, kp);
+      hash_set_mem (im->sa_index_by_rx_key, kp, sa_index);
+    }
+
+  ipcomp_protocols_register (sa->is_ip6, 0);
+  ipcomp_stats_sa_added (sa_index);
+  ipcomp_event_control (IPCOMP_EVENT_SA_ADD, sa_index);
+
+  *sa_indexp = sa_index;
+  return 0;
+}
+
+static void
+ipcomp_sa_rx_key_del (ipcomp_sa_t *sa, u32 cpi)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  ipcomp_rx_key_t k;
+  hash_pair_t *hp;
+  void *key;
+
+  ipcomp_sa_rx_key (sa, cpi, &k);
+  hp = hash_get_pair_mem (im->sa_index_by_rx_key, &k);
+  if (!hp)
+    return;
+  key = uword_to_pointer (hp->key, void *);
+  hash_unset_mem (im->sa_index_by_rx_key, &k);
+  clib_mem_free (key);
+}
+
+int
+ipcomp_sa_del (u32 sa_index)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  ipcomp_sa_t *sa;
+
+  if (pool_is_free_index (im->sas, sa_index))
+    return VNET_API_ERROR_NO_SUCH_ENTRY;
+  sa = ipcomp_sa_get (sa_index);
+  if (sa->flags & IPCOMP_SA_F_TRANSPORT_ENABLED)
+    return VNET_API_ERROR_INSTANCE_IN_USE;
+  if (sa->tunnel_index != ~0)
+    return VNET_API_ERROR_TUNNEL_EXIST; /* delete the tunnel instead */
+
+  ipcomp_event_control (IPCOMP_EVENT_SA_DEL, sa_index);
+
+  ipcomp_sa_rx_key_del (sa, sa->cpi);
+  if (sa->flags & IPCOMP_SA_F_TUNNEL)
+    ipcomp_sa_rx_key_del (sa, IPCOMP_CPI_ANY);
+  hash_unset (im->sa_index_by_id, sa->id);
+  ipcomp_profile_put (sa->profile_index);
+  vlib_stats_set_string_vector (&im->sa_names, sa_index, "");
+  pool_put (im->sas, sa);
+  vlib_stats_set_gauge (im->gauge_n_sas, pool_elts (im->sas));
+  return 0;
+}
+
+/* Transport mode: compress IP payloads of packets leaving sw_if_index for
+ * the SA's peer (an output feature), decompress what the peer sends (the
+ * protocol 108 handler does that for every SA anyway). */
+int
+ipcomp_sa_transport_enable_disable (u32 sa_index, u32 sw_if_index, int enable)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  ipcomp_tx_key_t k, *kp;
+  ipcomp_sa_t *sa;
+  hash_pair_t *hp;
+  uword *p;
+
+  if (pool_is_free_index (im->sas, sa_index))
+    return VNET_API_ERROR_NO_SUCH_ENTRY;
+  sa = ipcomp_sa_get (sa_index);
+  if (sa->flags & IPCOMP_SA_F_TUNNEL)
+    return VNET_API_ERROR_INVALID_VALUE;
+  if (!vnet_sw_interface_is_api_valid (im->vnet_main, sw_if_index))
+    return VNET_API_ERROR_INVALID_SW_IF_INDEX;
+
+  ipcomp_sa_tx_key (sa, &k);
+  p = hash_get_mem (im->sa_index_by_tx_key, &k);
+  if (enable)
+    {
+      if (p && p[0] != sa_index)
+	return VNET_API_ERROR_ADDRESS_IN_USE;
+      if (!p)
+	{
+	  kp = clib_mem_alloc (sizeof (*kp));
+	  *kp = k;
+	  hash_set_mem (im->sa_index_by_tx_key, kp, sa_index);
+	}
+      sa->flags |= IPCOMP_SA_F_TRANSPORT_ENABLED;
+    }
+  else
+    {
+      if (!p || p[0] != sa_index)
+	return VNET_API_ERROR_NO_SUCH_ENTRY;
+      hp = hash_get_pair_mem (im->sa_index_by_tx_key, &k);
+      kp = uword_to_pointer (hp->key, void *);
+      hash_unset_mem (im->sa_index_by_tx_key, &k);
+      clib_mem_free (kp);
+      sa->flags &= ~IPCOMP_SA_F_TRANSPORT_ENABLED;
+    }
+
+  vnet_feature_enable_disable (sa->is_ip6 ? "ip6-output" : "ip4-output",
+			       sa->is_ip6 ? "ipcomp6-transport-compress" :
+					    "ipcomp4-transport-compress",
+			       sw_if_index, enable, 0, 0);
+  return 0;
+}
+
+u8 *
+format_ipcomp_sa (u8 *s, va_list *args)
+{
+  u32 sa_index = va_arg (*args, u32);
+  int verbose = va_arg (*args, int);
+  ipcomp_main_t *im = &ipcomp_main;
+  ipcomp_sa_t *sa = ipcomp_sa_get (sa_index);
+  vlib_counter_t c;
+  u32 i;
+
+  s = format (s, "[%u] sa %u cpi %u %U -> %U table %u %s", sa_index, sa->id, sa->cpi,
+	      format_ip46_address, &sa->local, IP46_TYPE_ANY, format_ip46_address, &sa->peer,
+	      IP46_TYPE_ANY, sa->table_id,
+	      (sa->flags & IPCOMP_SA_F_TUNNEL) ? "tunnel" :
+	      (sa->flags & IPCOMP_SA_F_TRANSPORT_ENABLED) ? "transport" :
+							    "transport (disabled)");
+  if (sa->sw_if_index != ~0)
+    s = format (s, " %U", format_vnet_sw_if_index_name, im->vnet_main, sa->sw_if_index);
+  s = format (s, "\n    %U threshold %u max-decompressed %u", format_ipcomp_profile,
+	      pool_elt_at_index (im->profiles, sa->profile_index), sa->threshold,
+	      sa->max_decompressed);
+  if (!verbose)
+    return s;
+  for (i = 0; i < IPCOMP_SA_N_COUNTERS; i++)
+    {
+      vlib_get_combined_counter (&im->sa_counters[i], sa_index, &c);
+      s = format (s, "\n    %-17s %12llu packets %14llu bytes", im->sa_counters[i].name + 3,
+		  c.packets, c.bytes);
+    }
+  return s;
+}
