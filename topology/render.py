@@ -1,0 +1,284 @@
+"""Graphviz diagrams of a graph view and of a tunnel map, and their output.
+
+Graph visual language (as VPP's ``show vlib graphviz``): fill colour by
+vectors per call (``ylorrd8`` scheme, 1-32 -> 1 ... 225+ -> 8), minimum width
+``1 + log10(clocks per packet + 1)``; both explained in a legend. Drop nodes
+are red octagons, punt nodes purple houses, output nodes boxes; ipcomp and
+IPsec nodes sit in marked clusters. Arcs carry the estimated packets/s
+("~"); inactive nodes and arcs are grey and dashed. Problems go into a red
+note in the diagram.
+
+DOT text is deterministic for the same input (golden files rely on it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import graphviz
+
+from vppcomp.topology.graph_view import GraphView, NodeView, is_ipcomp, is_ipsec
+from vppcomp.topology.tunnel_map import Link, TunnelMap
+from vppcomp.topology.tunnel_model import Host, TunnelEnd
+
+FORMATS = ("svg", "png", "pdf", "dot")
+ENGINES = ("dot", "neato", "fdp", "sfdp", "circo", "twopi")
+FONT = "Helvetica"
+
+
+def si(value: float, unit: str) -> str:
+    """``value`` with an SI prefix, 3 significant digits: ``si(1234, "pps")`` -> ``1.23 kpps``."""
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def colour_index(vectors_per_call: float) -> int:
+    """VPP's colour for a node: 1 for 1-32 vectors per call, ... 8 for 225 and more."""
+    return min(8, max(0, math.ceil(vectors_per_call) - 1) // 32 + 1)
+
+
+def size_ratio(clocks_per_packet: float) -> float:
+    return 1 + math.log10(clocks_per_packet + 1)
+
+
+def _note(dot: graphviz.Digraph, problems: Iterable[str]) -> None:
+    lines = list(dict.fromkeys(problems))
+    if not lines:
+        return
+    shown = lines[:12] + ([f"... and {len(lines) - 12} more"] if len(lines) > 12 else [])
+    text = "\\l".join(p.replace("\\", "\\\\") for p in ["Problems:", *shown]) + "\\l"
+    dot.node(
+        "problems", text, shape="note", color="red", fontcolor="red", penwidth="2", fontsize="11"
+    )
+
+
+def _legend(dot: graphviz.Digraph) -> None:
+    with dot.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="Legend", fontsize="12", style="solid", color="grey")
+        ranges = ("1-32", "33-64", "65-96", "97-128", "129-160", "161-192", "193-224", "225+")
+        for i, text in enumerate(ranges, 1):
+            legend.node(
+                f"legend_vpc{i}",
+                text,
+                shape="circle",
+                style="filled",
+                colorscheme="ylorrd8",
+                fillcolor=str(i),
+                fixedsize="true",
+                width="0.7",
+                fontsize="9",
+            )
+        for i in range(1, 8):
+            legend.edge(f"legend_vpc{i}", f"legend_vpc{i + 1}", style="invis")
+        legend.node("legend_vpc", "colour: vectors/call", shape="plaintext", fontsize="10")
+        legend.edge("legend_vpc", "legend_vpc1", style="invis")
+        previous = "legend_cpp"
+        legend.node(previous, "size: clocks/packet", shape="plaintext", fontsize="10")
+        for clocks in (10, 100, 1000):
+            name = f"legend_cpp{clocks}"
+            legend.node(
+                name, str(clocks), shape="circle", fixedsize="true",
+                width=f"{size_ratio(clocks) / 2:.2f}", fontsize="9",
+            )  # fmt: skip
+            legend.edge(previous, name, style="invis")
+            previous = name
+        legend.node("legend_drop", "drop", shape="octagon", color="red", fontsize="9")
+        legend.node("legend_punt", "punt", shape="house", color="purple", fontsize="9")
+        legend.node("legend_out", "output", shape="box", fontsize="9")
+        legend.edge("legend_drop", "legend_punt", style="invis")
+        legend.edge("legend_punt", "legend_out", style="invis")
+
+
+def _node_attrs(view: NodeView) -> dict[str, str]:
+    attrs = {"fontname": FONT}
+    rate = view.rate
+    if view.node.is_drop:
+        attrs.update(shape="octagon", color="red", penwidth="2")
+    elif view.node.is_punt:
+        attrs.update(shape="house", color="purple", penwidth="2")
+    elif view.is_output:
+        attrs["shape"] = "box"
+    if rate is not None and rate.active:
+        ratio = size_ratio(rate.clocks_per_packet)
+        attrs.update(
+            style="filled",
+            colorscheme="ylorrd8",
+            fillcolor=str(colour_index(rate.vectors_per_call)),
+            width=f"{ratio:.2f}",
+            fontsize=f"{11 + 3 * ratio:.1f}",
+            label=(
+                f"{view.name}\\n{si(rate.vectors_per_second, 'pps')}"
+                f"\\n{rate.vectors_per_call:.1f} v/call, {rate.clocks_per_packet:.0f} clk/pkt"
+            ),
+            tooltip=(
+                f"{view.name}: {rate.vectors_per_second:.1f} packets/s, "
+                f"{rate.calls_per_second:.1f} calls/s"
+            ),
+        )
+    else:
+        attrs.update(style="dashed", color=attrs.get("color", "grey50"), fontcolor="grey40")
+    if view.node.problem:
+        attrs.update(color="red", xlabel=f"! {view.node.problem}")
+    return attrs
+
+
+def graph_dot(view: GraphView, *, legend: bool = True) -> str:
+    """DOT text of a graph view."""
+    dot = graphviz.Digraph("vpp_graph", strict=False)
+    seconds = f", rates over {view.seconds:.1f} s" if view.seconds else ""
+    dot.attr(
+        label=f"VPP graph of {view.host}{seconds}\\n{view.source}",
+        labelloc="t",
+        fontname=FONT,
+        rankdir="LR",
+    )
+    dot.attr("node", fontname=FONT)
+    dot.attr("edge", fontname=FONT, fontsize="10")
+    groups: dict[str, list[NodeView]] = {"ipcomp": [], "ipsec": [], "": []}
+    for node in view.nodes:
+        group = "ipcomp" if is_ipcomp(node.name) else "ipsec" if is_ipsec(node.name) else ""
+        groups[group].append(node)
+    for node in groups[""]:
+        dot.node(node.name, **_node_attrs(node))
+    for group, title, colour in (
+        ("ipcomp", "ipcomp (compression)", "lightblue"),
+        ("ipsec", "IPsec", "lightgrey"),
+    ):
+        if groups[group]:
+            with dot.subgraph(name=f"cluster_{group}") as cluster:
+                cluster.attr(
+                    label=title, style="filled,bold", fillcolor=colour, color="navy", fontname=FONT
+                )
+                for node in groups[group]:
+                    cluster.node(node.name, **_node_attrs(node))
+    for src, dst, pps in view.arcs:
+        if pps is None:
+            dot.edge(src, dst, style="dashed", color="grey60")
+        else:
+            dot.edge(
+                src, dst, label=f"~{si(pps, 'pps')}", penwidth=f"{1 + math.log10(pps + 1) / 2:.2f}"
+            )
+    if not view.nodes and not view.problems:
+        dot.node("empty", "no node moved packets in the interval", shape="plaintext")
+    _note(dot, view.problems)
+    if legend:
+        _legend(dot)
+    return dot.source
+
+
+def _end_id(end: TunnelEnd) -> str:
+    return "end:" + end.end_id
+
+
+def _end_label(end: TunnelEnd) -> str:
+    arrow = "->"
+    return f"{end.label}\\n{end.src} {arrow} {end.dst}"
+
+
+def _rate_text(end: TunnelEnd | None) -> list[str]:
+    if end is None or end.tx is None:
+        return []
+    text = f"{end.host} sends {si(end.tx[0], 'pps')}, {si(end.tx[1], 'bit/s')}"
+    if end.ratio is not None:
+        text += f", ratio {end.ratio:.2f}"
+    return [text]
+
+
+def _link_label(link: Link) -> str:
+    lines = [f"{link.a.kind.upper()} {link.a.ident}".strip()]
+    lines += _rate_text(link.a)
+    lines += _rate_text(link.b)
+    if link.problem:
+        lines.append(f"! {link.problem}")
+    return "\\n".join(lines)
+
+
+def _host_cluster(dot: graphviz.Digraph, host: Host) -> None:
+    with dot.subgraph(name=f"cluster_host_{host.name}") as cluster:
+        if not host.reachable:
+            cluster.attr(
+                label=f"{host.name}: unreachable", color="red", style="dashed", fontcolor="red"
+            )
+            cluster.node(
+                f"host:{host.name}",
+                f"unreachable\\n{host.reason}",
+                shape="box",
+                color="red",
+                fontcolor="red",
+                style="dashed",
+            )
+            return
+        cluster.attr(label=f"{host.name}  {host.version}".strip(), style="rounded", color="navy")
+        rows = [
+            f"{i.name}{' (down)' if not i.up else ''}: {', '.join(i.addresses) or '-'}"
+            for _, i in sorted(host.interfaces.items())
+        ]
+        cluster.node(
+            f"host:{host.name}",
+            "\\l".join(rows) + "\\l" if rows else "no interfaces",
+            shape="box",
+            style="rounded",
+            fontsize="10",
+        )
+        for end in host.tunnels:
+            colour = "lightblue" if end.kind == "ipcomp" else "white"
+            cluster.node(
+                _end_id(end),
+                _end_label(end),
+                shape="box",
+                style="filled",
+                fillcolor=colour,
+                fontsize="10",
+            )
+            cluster.edge(f"host:{host.name}", _end_id(end), style="invis")
+        if host.problems:
+            cluster.node(
+                f"problems:{host.name}",
+                "\\l".join(["Problems:", *dict.fromkeys(host.problems)]) + "\\l",
+                shape="note",
+                color="red",
+                fontcolor="red",
+                fontsize="10",
+            )
+
+
+def tunnels_dot(tmap: TunnelMap) -> str:
+    """DOT text of a tunnel map: a cluster per host with its interfaces and
+    tunnel ends; one edge per link (both ends) or per half link."""
+    dot = graphviz.Digraph("vpp_tunnels", strict=False)
+    dot.attr(label="Tunnels between VPP hosts", labelloc="t", fontname=FONT, rankdir="LR")
+    dot.attr("node", fontname=FONT)
+    dot.attr("edge", fontname=FONT, fontsize="10")
+    for host in tmap.hosts:
+        _host_cluster(dot, host)
+    known = {h.name for h in tmap.hosts}
+    for link in tmap.links:
+        colour = "blue" if link.a.kind == "ipcomp" else "black"
+        attrs = {"label": _link_label(link), "color": colour, "penwidth": "2"}
+        if not link.a.directional:
+            attrs["dir"] = "both"
+        if link.b is not None:
+            dot.edge(_end_id(link.a), _end_id(link.b), **attrs)
+            continue
+        target = f"host:{link.peer}"
+        if link.peer not in known:
+            target = f"addr:{link.peer}"
+            dot.node(target, f"{link.peer}\\n(no known host)", shape="ellipse", style="dashed")
+        attrs.update(style="dashed", color="red")
+        dot.edge(_end_id(link.a), target, **attrs)
+    _note(dot, tmap.problems)
+    return dot.source
+
+
+def render(dot_source: str, fmt: str = "svg", engine: str = "dot") -> bytes:
+    """The diagram in ``fmt`` (one of :data:`FORMATS`) laid out by ``engine``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown layout engine {engine!r}; one of {', '.join(ENGINES)}")
+    if fmt == "dot":
+        return dot_source.encode()
+    return graphviz.Source(dot_source, engine=engine).pipe(format=fmt)
