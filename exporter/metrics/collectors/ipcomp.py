@@ -1,0 +1,301 @@
+"""The ipcomp plugin's statistics (``/net/ipcomp/*``, see plugin/README.md).
+
+* per SA (label ``sa``, the SA id from ``/net/ipcomp/sa/names``): nine
+  combined counters ``/net/ipcomp/sa/<counter>``, and two derived families:
+  ``vpp_ipcomp_sa_saved_bytes_total`` (compressed-in minus compressed-out
+  bytes, a counter, so ``rate()`` is exact) and
+  ``vpp_ipcomp_sa_compression_ratio`` (cumulative in/out bytes);
+* per engine (label ``engine``, ``op``): calls, input bytes and clocks
+  (``/net/ipcomp/engine/{calls,clocks}/<op>``, indexed by engine), gauges
+  ``/net/ipcomp/engine/<name>/*`` and clock histograms whose ``_sum`` is the
+  exact clock counter;
+* payload-size histograms ``/net/ipcomp/hist/*`` (``_count`` but no ``_sum``:
+  the plugin does not publish the sum), the SA and tunnel gauges, and the
+  number of events written to the ``/net/ipcomp/events`` ring.
+
+Engine indices are the order in which the engines' ``.../sas`` gauges appear
+in the directory (the plugin registers them in index order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from prometheus_client.core import Metric
+
+from vppcomp.metrics import families
+from vppcomp.metrics.scrape import Entities, EpochCache, Scrape, Series
+from vppcomp.statseg.layout import StatType
+from vppcomp.statseg.snapshot import Log2Histogram, RingBuffer, Snapshot
+
+PREFIX = "/net/ipcomp/"
+SA_NAMES = "/net/ipcomp/sa/names"
+ENGINE_PREFIX = "/net/ipcomp/engine/"
+OPS = ("compress", "decompress")
+
+#: /net/ipcomp/sa/<counter> -> (family stem, packets meaning, bytes meaning)
+SA_COUNTERS: dict[str, tuple[str, str, str]] = {
+    "compressed-in": ("vpp_ipcomp_sa_compressed_in", "compressed", "uncompressed payload"),
+    "compressed-out": ("vpp_ipcomp_sa_compressed_out", "compressed", "IPComp header + deflate"),
+    "bypass": ("vpp_ipcomp_sa_bypass", "sent uncompressed, below threshold", "payload"),
+    "incompressible": ("vpp_ipcomp_sa_incompressible", "sent uncompressed, not smaller", "payload"),
+    "decompressed-in": ("vpp_ipcomp_sa_decompressed_in", "decompressed", "IPComp header + deflate"),
+    "decompressed-out": ("vpp_ipcomp_sa_decompressed_out", "decompressed", "restored payload"),
+    "rx-uncompressed": ("vpp_ipcomp_sa_rx_uncompressed", "received without IPComp", "inner"),
+    "rx-errors": ("vpp_ipcomp_sa_rx_errors", "received and dropped", "IPComp header + data"),
+    "tx-errors": ("vpp_ipcomp_sa_tx_errors", "dropped on the send side", "payload"),
+}
+
+#: /net/ipcomp/engine/<name>/<gauge> -> (family, help)
+ENGINE_GAUGES: dict[str, tuple[str, str]] = {
+    "sas": ("vpp_ipcomp_engine_sas", "SAs using the engine."),
+    "priority": ("vpp_ipcomp_engine_priority", "Engine priority (highest is the default)."),
+    "context-bytes": ("vpp_ipcomp_engine_context_bytes", "Memory held by engine contexts."),
+    "inflight": ("vpp_ipcomp_engine_inflight_ops", "Operations queued on an offload device."),
+}
+
+#: plain gauges -> (family, help)
+GAUGES: dict[str, tuple[str, str]] = {
+    "/net/ipcomp/sas": ("vpp_ipcomp_sas", "IPComp SAs configured."),
+    "/net/ipcomp/tunnels": ("vpp_ipcomp_tunnels", "IPComp tunnel interfaces."),
+}
+
+#: payload-size histograms -> op label
+PAYLOAD_HISTOGRAMS: dict[str, str] = {
+    "/net/ipcomp/hist/compress-in-bytes": "compress",
+    "/net/ipcomp/hist/decompress-out-bytes": "decompress",
+}
+EVENTS = "/net/ipcomp/events"
+
+
+def engine_names(snap: Snapshot) -> list[str]:
+    """Engine names in index order (see the module docstring)."""
+    names = []
+    for path in snap.values:
+        if path.startswith(ENGINE_PREFIX) and path.endswith("/sas"):
+            names.append(path[len(ENGINE_PREFIX) : -len("/sas")])
+    return names
+
+
+class IpcompCollector:
+    """``vpp_ipcomp_*`` families."""
+
+    name = "ipcomp"
+
+    def __init__(self) -> None:
+        self._cache = EpochCache()
+
+    def collect(self, scrape: Scrape) -> Iterable[Metric]:
+        snap = scrape.snapshot
+        yield from self._gauges(scrape)
+        if SA_NAMES in snap:
+            names = snap[SA_NAMES]
+            sas = self._cache.get(SA_NAMES, names, lambda: Entities.named("sa", names))
+            yield from self._sa(scrape, sas)
+        engines = self._cache.get("engines", snap.types, lambda: engine_names(snap))
+        yield from self._engines(scrape, engines)
+        yield from self._payload(scrape)
+        if scrape.wants(EVENTS) and isinstance(snap[EVENTS], RingBuffer):
+            ring: RingBuffer = snap[EVENTS]
+            total = scrape.guard.apply(EVENTS, np.array([sum(t.sequence for t in ring.threads)]))
+            yield families.counter(
+                "vpp_ipcomp_events",
+                f"Records written to the event ring, all threads ({EVENTS}).",
+                (),
+                [{}],
+                total.tolist(),
+            )
+
+    def _gauges(self, scrape: Scrape) -> Iterable[Metric]:
+        for path, (family, text) in GAUGES.items():
+            if scrape.wants(path):
+                yield families.gauge(family, f"{text} ({path})", (), [{}], [scrape.snapshot[path]])
+
+    def _sa(self, scrape: Scrape, sas: Entities) -> Iterable[Metric]:
+        for counter, (stem, packets, octets) in SA_COUNTERS.items():
+            path = f"/net/ipcomp/sa/{counter}"
+            yield from scrape.vector(
+                path,
+                sas,
+                [
+                    (f"{stem}_packets", f"Packets {packets} ({path})."),
+                    (f"{stem}_bytes", f"Bytes: {octets} ({path})."),
+                ],
+            )
+        compressed_in = scrape.series("/net/ipcomp/sa/compressed-in", sas)
+        compressed_out = scrape.series("/net/ipcomp/sa/compressed-out", sas)
+        if compressed_in is None or compressed_out is None:
+            return
+        yield from self._derived(scrape, compressed_in, compressed_out)
+
+    def _derived(self, scrape: Scrape, into: Series, out: Series) -> Iterable[Metric]:
+        n = min(len(into.data), len(out.data))
+        in_bytes, out_bytes = into.data[:n, 1], out.data[:n, 1]
+        saved = np.where(in_bytes > out_bytes, in_bytes - out_bytes, np.uint64(0))
+        saved = scrape.guard.clamp("derived:/net/ipcomp/sa/saved", saved, into.ids[:n])
+        rows, labels = into.rows[:n], into.labels
+        keep = [i for i in scrape.keep(into) if i < n]
+        yield families.counter(
+            "vpp_ipcomp_sa_saved_bytes",
+            "Bytes saved by compression: compressed-in minus compressed-out bytes.",
+            labels,
+            rows,
+            saved.tolist(),
+            keep,
+        )
+        ratio_keep = [i for i in keep if out_bytes[i]]
+        ratio = (in_bytes / np.maximum(out_bytes, 1)).tolist()
+        yield families.gauge(
+            "vpp_ipcomp_sa_compression_ratio",
+            "Uncompressed over compressed bytes of compressed packets, since the SA was "
+            "added (for a window: rate of compressed_in_bytes over compressed_out_bytes).",
+            labels,
+            rows,
+            ratio,
+            ratio_keep,
+        )
+
+    def _engines(self, scrape: Scrape, engines: list[str]) -> Iterable[Metric]:
+        snap = scrape.snapshot
+        merged: list[Metric] = []
+        clocks: dict[str, Series] = {}
+        for op in OPS:
+            entities = self._cache.get(
+                f"engine-op:{op}", engines, lambda op=op: _engine_op_entities(engines, op)
+            )
+            calls = f"{ENGINE_PREFIX}calls/{op}"
+            merged += scrape.vector(
+                calls,
+                entities,
+                [
+                    ("vpp_ipcomp_engine_ops", f"Operations handed to the engine ({calls})."),
+                    ("vpp_ipcomp_engine_input_bytes", f"Bytes handed to the engine ({calls})."),
+                ],
+            )
+            path = f"{ENGINE_PREFIX}clocks/{op}"
+            series = scrape.series(path, entities)
+            if series is not None:
+                clocks[op] = series
+                merged.append(
+                    families.counter(
+                        "vpp_ipcomp_engine_clocks",
+                        f"CPU clock cycles spent in the engine ({path}).",
+                        series.labels,
+                        series.rows,
+                        series.data.tolist(),
+                        scrape.keep(series),
+                    )
+                )
+        for gauge, (family, text) in ENGINE_GAUGES.items():
+            rows, values = [], []
+            for engine in engines:
+                path = f"{ENGINE_PREFIX}{engine}/{gauge}"
+                if scrape.wants(path):
+                    rows.append({"engine": engine})
+                    values.append(snap[path])
+            if rows:
+                merged.append(
+                    families.gauge(
+                        family,
+                        f"{text} ({ENGINE_PREFIX}<engine>/{gauge})",
+                        ("engine",),
+                        rows,
+                        values,
+                    )
+                )
+        rows, values = [], []
+        for engine in engines:
+            for op in OPS:
+                path = f"{ENGINE_PREFIX}{engine}/{op}-clocks-avg"
+                if scrape.wants(path):
+                    rows.append({"engine": engine, "op": op})
+                    values.append(snap[path])
+        if rows:
+            merged.append(
+                families.gauge(
+                    "vpp_ipcomp_engine_clocks_per_op",
+                    f"Average clocks per operation over the last interval "
+                    f"({ENGINE_PREFIX}<engine>/<op>-clocks-avg).",
+                    ("engine", "op"),
+                    rows,
+                    values,
+                )
+            )
+        for index, engine in enumerate(engines):
+            for op in OPS:
+                path = f"{ENGINE_PREFIX}{engine}/{op}-clocks"
+                series = clocks.get(op)
+                exact_sum = None
+                if (
+                    series is not None
+                    and not scrape.options.per_thread
+                    and index < len(series.data)
+                ):
+                    exact_sum = float(series.data[index])
+                merged += self._histogram(
+                    scrape,
+                    path,
+                    "vpp_ipcomp_engine_op_clocks",
+                    "CPU clock cycles per engine operation (log2 buckets; "
+                    f"{ENGINE_PREFIX}<engine>/<op>-clocks).",
+                    {"engine": engine, "op": op},
+                    exact_sum,
+                )
+        yield from families.merge(merged)
+
+    def _payload(self, scrape: Scrape) -> Iterable[Metric]:
+        merged: list[Metric] = []
+        for path, op in PAYLOAD_HISTOGRAMS.items():
+            merged += self._histogram(
+                scrape,
+                path,
+                "vpp_ipcomp_payload_size_bytes",
+                "Uncompressed payload size per packet (log2 buckets; "
+                "/net/ipcomp/hist/{compress-in,decompress-out}-bytes).",
+                {"op": op},
+                None,
+            )
+        yield from families.merge(merged)
+
+    @staticmethod
+    def _histogram(
+        scrape: Scrape,
+        path: str,
+        family: str,
+        text: str,
+        labels: dict[str, str],
+        exact_sum: float | None,
+    ) -> list[Metric]:
+        """One histogram's series (summed, or per thread), bins kept monotonic."""
+        if not scrape.wants(path) or scrape.snapshot.type(path) != StatType.HISTOGRAM_LOG2:
+            return []
+        hist: Log2Histogram = scrape.snapshot[path]
+        if hist.bins.shape[1] == 0:
+            return []
+        if scrape.options.per_thread:
+            bins = scrape.guard.apply(path, hist.bins)
+            rows = [{**labels, "thread": str(t)} for t in range(len(bins))]
+            sums = None
+        else:
+            bins = scrape.guard.apply(path, hist.total()[None, :])
+            rows = [labels]
+            sums = None if exact_sum is None else [exact_sum]
+        keep = list(range(len(rows)))
+        if scrape.options.used_only:
+            keep = [i for i in keep if bins[i].any()]
+        return (
+            [
+                families.histogram(
+                    family, text, tuple(rows[0]), rows, hist.upper_bounds(), bins, sums, keep
+                )
+            ]
+            if rows
+            else []
+        )
+
+
+def _engine_op_entities(engines: list[str], op: str) -> Entities:
+    return Entities(
+        ("engine", "op"), [f"{e}/{op}" for e in engines], [{"engine": e, "op": op} for e in engines]
+    )

@@ -1,0 +1,84 @@
+"""Encode families for HTTP: Prometheus text (fast path) or OpenMetrics.
+
+:func:`render_text` writes the layout of prometheus-client's
+``generate_latest`` (HELP, TYPE, samples with labels sorted by name) but
+formats each distinct label set once per scrape, however many families share
+it, and prints integer values exactly (``18446744073709551615``, not a
+rounded float). All names this exporter emits are legacy-valid, so no name
+escaping is involved. OpenMetrics goes through prometheus-client unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from prometheus_client.core import Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.openmetrics import exposition as openmetrics
+from prometheus_client.utils import floatToGoString
+
+TEXT_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+OPENMETRICS_CONTENT_TYPE = openmetrics.CONTENT_TYPE_LATEST
+
+_TYPE_NAMES = {"unknown": "untyped", "info": "gauge", "stateset": "gauge"}
+
+
+def wants_openmetrics(accept: str | None) -> bool:
+    """Whether an ``Accept`` header asks for OpenMetrics."""
+    return any(
+        part.split(";")[0].strip() == "application/openmetrics-text"
+        for part in (accept or "").split(",")
+    )
+
+
+def render(metrics: Sequence[Metric], accept: str | None) -> tuple[bytes, str]:
+    """``metrics`` encoded as the ``Accept`` header asks: (body, content type)."""
+    if wants_openmetrics(accept):
+        return openmetrics.generate_latest(_Registry(metrics)), OPENMETRICS_CONTENT_TYPE
+    return render_text(metrics), TEXT_CONTENT_TYPE
+
+
+def render_text(metrics: Sequence[Metric]) -> bytes:
+    """The Prometheus text format (0.0.4) of ``metrics`` (a sequence: label
+    dicts are cached by identity while all of them are alive)."""
+    out: list[str] = []
+    labels: dict[int, str] = {}  # id(label dict) -> "{...}"; dicts live as long as ``metrics``
+    for metric in metrics:
+        name = metric.name + "_total" if metric.type == "counter" else metric.name
+        doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
+        out.append(
+            f"# HELP {name} {doc}\n# TYPE {name} {_TYPE_NAMES.get(metric.type, metric.type)}\n"
+        )
+        for sample in metric.samples:
+            row = sample.labels
+            text = labels.get(id(row))
+            if text is None:
+                text = _label_text(row)
+                labels[id(row)] = text
+            value = sample.value
+            shown = str(value) if type(value) is int else floatToGoString(value)
+            out.append(f"{sample.name}{text} {shown}\n")
+    return "".join(out).encode()
+
+
+def _label_text(row: dict[str, str]) -> str:
+    if not row:
+        return ""
+    pairs = ",".join(f'{key}="{_escape(row[key])}"' for key in sorted(row))
+    return "{" + pairs + "}"
+
+
+def _escape(value: str) -> str:
+    if "\\" in value or "\n" in value or '"' in value:
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    return value
+
+
+class _Registry:
+    """What prometheus-client's encoders iterate: an object with ``collect()``."""
+
+    def __init__(self, metrics: Iterable[Metric]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return self._metrics

@@ -1,0 +1,186 @@
+"""What a collector gets for one scrape, and the shared vector-to-family step.
+
+A :class:`Scrape` bundles the snapshot, the options and the counter guard.
+:meth:`Scrape.vector` turns one counter vector (``/if/rx``, ``/node/errors``)
+plus the identities along its index axis (:class:`Entities`) into counter
+families: threads summed (or kept, with a ``thread`` label), made monotonic by
+the guard, all-zero series dropped when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+from prometheus_client.core import Metric
+
+from vppcomp.metrics import families
+from vppcomp.metrics.guard import CounterGuard
+from vppcomp.metrics.options import Options
+from vppcomp.statseg.layout import StatType
+from vppcomp.statseg.snapshot import Snapshot
+
+T = TypeVar("T")
+
+
+@dataclass
+class Entities:
+    """The series along the index axis of counter vectors.
+
+    ``ids[i]`` identifies index ``i`` for the counter guard (``None``: index
+    not exported, e.g. a deleted interface); ``rows[i]`` is its label dict.
+    ``labels`` are the label names, in order."""
+
+    labels: tuple[str, ...]
+    ids: list[Hashable | None]
+    rows: list[dict[str, str] | None]
+    _per_thread: dict[int, tuple[list[dict[str, str] | None], np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
+    _valid: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def named(cls, label: str, names: Sequence[str | None]) -> Entities:
+        """One label whose value is the name; ``None`` names are skipped."""
+        return cls(
+            (label,),
+            list(names),
+            [None if name is None else {label: name} for name in names],
+        )
+
+    def valid(self) -> np.ndarray:
+        """Boolean mask of exported indices."""
+        if self._valid is None:
+            self._valid = np.fromiter((r is not None for r in self.rows), bool, len(self.rows))
+        return self._valid
+
+    def per_thread(self, threads: int) -> tuple[list[dict[str, str] | None], np.ndarray]:
+        """Rows and validity mask for ``index * threads + thread`` order."""
+        cached = self._per_thread.get(threads)
+        if cached is None:
+            rows: list[dict[str, str] | None] = []
+            for row in self.rows:
+                for thread in range(threads):
+                    rows.append(None if row is None else {**row, "thread": str(thread)})
+            cached = (rows, np.repeat(self.valid(), threads))
+            self._per_thread[threads] = cached
+        return cached
+
+
+class EpochCache:
+    """Values derived from a snapshot object that stays the same while VPP's
+    directory does (name vectors, the symlink table): rebuilt only when the
+    source object changes."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Any, Any]] = {}
+
+    def get(self, key: str, source: object, build: Callable[[], T]) -> T:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] is not source:
+            entry = (source, build())
+            self._entries[key] = entry
+        return entry[1]
+
+
+@dataclass
+class Series:
+    """A counter vector after thread handling and the guard: ``data`` is
+    ``(series,)`` (simple) or ``(series, 2)`` (combined, packets and bytes),
+    aligned with ``rows`` / ``valid`` / ``ids``."""
+
+    kind: StatType
+    data: np.ndarray
+    labels: tuple[str, ...]
+    rows: list[dict[str, str] | None]
+    valid: np.ndarray
+    ids: list[Hashable | None]
+
+
+@dataclass
+class Scrape:
+    """One scrape: a snapshot and how to turn it into families."""
+
+    snapshot: Snapshot
+    options: Options
+    guard: CounterGuard
+
+    def wants(self, path: str) -> bool:
+        """Whether ``path`` is in the snapshot and passes include/exclude."""
+        return path in self.snapshot and self.options.wants(path)
+
+    def entries(self, prefix: str) -> list[str]:
+        """Paths of the non-symlink entries that start with ``prefix``, in
+        directory order (symlinks are ~95% of a large segment and repeat
+        vector columns, so no collector walks them)."""
+        return [path for path in self.snapshot.values if path.startswith(prefix)]
+
+    def series(self, path: str, entities: Entities, *, filter_path: bool = True) -> Series | None:
+        """The counter vector at ``path`` as monotonic series, or ``None``
+        when it is absent or filtered out. Indices beyond ``entities`` or the
+        vector are ignored. ``filter_path=False`` skips the include/exclude
+        check on ``path`` (for entities filtered by their own paths)."""
+        if path not in self.snapshot or (filter_path and not self.options.wants(path)):
+            return None
+        array = self.snapshot[path]
+        n = min(array.shape[1], len(entities.ids))
+        array = array[:, :n]
+        ids = entities.ids if n == len(entities.ids) else entities.ids[:n]
+        if self.options.per_thread:
+            threads = array.shape[0]
+            data = self.guard.apply(path, np.moveaxis(array, 0, 1), ids)
+            all_rows, all_valid = entities.per_thread(threads)
+            return Series(
+                self.snapshot.type(path),
+                data.reshape(n * threads, *array.shape[2:]),
+                (*entities.labels, "thread"),
+                all_rows[: n * threads],
+                all_valid[: n * threads],
+                [i for i in ids for _ in range(threads)],
+            )
+        data = self.guard.apply(path, array.sum(axis=0, dtype=np.uint64), ids)
+        return Series(
+            self.snapshot.type(path),
+            data,
+            entities.labels,
+            entities.rows[:n],
+            entities.valid()[:n],
+            ids,
+        )
+
+    def keep(self, series: Series, data: np.ndarray | None = None) -> list[int]:
+        """Indices of ``series`` to export: valid ones, and with ``used_only``
+        only those where ``data`` (default: the series' own) is non-zero."""
+        valid = series.valid
+        if self.options.used_only:
+            values = series.data if data is None else data
+            valid = valid & values.reshape(len(values), -1).any(axis=1)
+        return np.flatnonzero(valid).tolist()
+
+    def vector(
+        self,
+        path: str,
+        entities: Entities,
+        names: Sequence[tuple[str, str]],
+        *,
+        filter_path: bool = True,
+    ) -> list[Metric]:
+        """Counter families for the vector at ``path`` (see :meth:`series`).
+
+        ``names`` holds ``(family, help)`` pairs: one for a simple counter
+        vector, two (packets, bytes) for a combined one."""
+        series = self.series(path, entities, filter_path=filter_path)
+        if series is None:
+            return []
+        keep = self.keep(series)
+        rows, labels, data = series.rows, series.labels, series.data
+        if series.kind == StatType.COUNTER_VECTOR_COMBINED:
+            (packets, packets_help), (octets, octets_help) = names
+            return [
+                families.counter(packets, packets_help, labels, rows, data[:, 0].tolist(), keep),
+                families.counter(octets, octets_help, labels, rows, data[:, 1].tolist(), keep),
+            ]
+        ((name, help_text),) = names
+        return [families.counter(name, help_text, labels, rows, data.tolist(), keep)]

@@ -1,0 +1,126 @@
+"""``vppcomp exporter``: serve the Prometheus exporter over HTTP.
+
+Every flag has an environment variable (``VPPCOMP_EXPORTER_*``, and
+``VPPCOMP_STATS_SOCKET``); a flag given on the command line wins. Lists in
+variables are comma-separated; booleans are ``1``/``true``/``yes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from vppcomp.metrics.collectors import COLLECTORS, build_collectors
+from vppcomp.metrics.options import Options
+from vppcomp.statseg.client import DEFAULT_SOCKET
+
+DEFAULT_LISTEN = "127.0.0.1:9482"
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` -> (host, port); raises ``ValueError``."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--listen wants HOST:PORT, got {listen!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "exporter",
+        help="serve VPP and ipcomp statistics as Prometheus metrics",
+        description="Serve /metrics (Prometheus text or OpenMetrics), /healthz and "
+        "/api/... JSON views of VPP's stats segment. Metric names: exporter/README.md.",
+    )
+    parser.add_argument(
+        "--listen",
+        default=os.environ.get("VPPCOMP_EXPORTER_LISTEN", DEFAULT_LISTEN),
+        help=f"HOST:PORT to serve on (VPPCOMP_EXPORTER_LISTEN; default {DEFAULT_LISTEN})",
+    )
+    parser.add_argument(
+        "--stats-socket",
+        default=os.environ.get("VPPCOMP_STATS_SOCKET", DEFAULT_SOCKET),
+        help=f"VPP stats socket (VPPCOMP_STATS_SOCKET; default {DEFAULT_SOCKET})",
+    )
+    parser.add_argument(
+        "--per-thread",
+        action="store_true",
+        default=_env_flag("VPPCOMP_EXPORTER_PER_THREAD"),
+        help="one series per VPP thread (label thread) instead of the sum "
+        "(VPPCOMP_EXPORTER_PER_THREAD)",
+    )
+    parser.add_argument(
+        "--used-only",
+        action="store_true",
+        default=_env_flag("VPPCOMP_EXPORTER_USED_ONLY"),
+        help="drop counter and histogram series that are zero (VPPCOMP_EXPORTER_USED_ONLY)",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        metavar="PATTERN",
+        help="export only stat paths matching this shell pattern, e.g. '/if/*' "
+        "(repeatable; VPPCOMP_EXPORTER_INCLUDE)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="do not export stat paths matching this pattern, e.g. '/err/*' "
+        "(repeatable; VPPCOMP_EXPORTER_EXCLUDE)",
+    )
+    parser.add_argument(
+        "--collector",
+        action="append",
+        choices=sorted(COLLECTORS),
+        help="enable a collector that is off by default (VPPCOMP_EXPORTER_COLLECTORS)",
+    )
+    parser.add_argument(
+        "--no-collector",
+        action="append",
+        choices=sorted(COLLECTORS),
+        help="disable a collector (repeatable; VPPCOMP_EXPORTER_NO_COLLECTORS)",
+    )
+    parser.set_defaults(handler=_serve)
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    """Scrape options from parsed flags, falling back to the environment."""
+    return Options(
+        per_thread=args.per_thread,
+        used_only=args.used_only,
+        include=tuple(args.include or _env_list("VPPCOMP_EXPORTER_INCLUDE")),
+        exclude=tuple(args.exclude or _env_list("VPPCOMP_EXPORTER_EXCLUDE")),
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from vppcomp.metrics.exporter import Exporter
+    from vppcomp.statseg.client import StatsClient
+    from vppcomp.web.app import create_app
+
+    host, port = parse_listen(args.listen)
+    collectors = build_collectors(
+        tuple(args.collector or _env_list("VPPCOMP_EXPORTER_COLLECTORS")),
+        tuple(args.no_collector or _env_list("VPPCOMP_EXPORTER_NO_COLLECTORS")),
+    )
+    exporter = Exporter(StatsClient(args.stats_socket), collectors, options_from(args))
+    uvicorn.run(
+        create_app(exporter),
+        host=host,
+        port=port,
+        log_level=args.log_level.lower(),
+        access_log=False,
+    )
+    return 0
