@@ -93,7 +93,7 @@ def _legend(dot: graphviz.Digraph) -> None:
 
 
 def _node_attrs(view: NodeView) -> dict[str, str]:
-    attrs = {"fontname": FONT}
+    attrs = {"fontname": FONT, "label": view.name}
     rate = view.rate
     if view.node.is_drop:
         attrs.update(shape="octagon", color="red", penwidth="2")
@@ -141,8 +141,9 @@ def graph_dot(view: GraphView, *, legend: bool = True) -> str:
     for node in view.nodes:
         group = "ipcomp" if is_ipcomp(node.name) else "ipsec" if is_ipsec(node.name) else ""
         groups[group].append(node)
+    ids = {node.name: f"n{node.node.index}" for node in view.nodes}
     for node in groups[""]:
-        dot.node(node.name, **_node_attrs(node))
+        dot.node(ids[node.name], **_node_attrs(node))
     for group, title, colour in (
         ("ipcomp", "ipcomp (compression)", "lightblue"),
         ("ipsec", "IPsec", "lightgrey"),
@@ -153,8 +154,9 @@ def graph_dot(view: GraphView, *, legend: bool = True) -> str:
                     label=title, style="filled,bold", fillcolor=colour, color="navy", fontname=FONT
                 )
                 for node in groups[group]:
-                    cluster.node(node.name, **_node_attrs(node))
-    for src, dst, pps in view.arcs:
+                    cluster.node(ids[node.name], **_node_attrs(node))
+    for src_name, dst_name, pps in view.arcs:
+        src, dst = ids[src_name], ids[dst_name]
         if pps is None:
             dot.edge(src, dst, style="dashed", color="grey60")
         else:
@@ -170,12 +172,11 @@ def graph_dot(view: GraphView, *, legend: bool = True) -> str:
 
 
 def _end_id(end: TunnelEnd) -> str:
-    return "end:" + end.end_id
+    return "end/" + end.end_id
 
 
 def _end_label(end: TunnelEnd) -> str:
-    arrow = "->"
-    return f"{end.label}\\n{end.src} {arrow} {end.dst}"
+    return f"{end.label}\\n{end.src} \u2192 {end.dst}"
 
 
 def _rate_text(end: TunnelEnd | None) -> list[str]:
@@ -203,7 +204,7 @@ def _host_cluster(dot: graphviz.Digraph, host: Host) -> None:
                 label=f"{host.name}: unreachable", color="red", style="dashed", fontcolor="red"
             )
             cluster.node(
-                f"host:{host.name}",
+                f"host/{host.name}",
                 f"unreachable\\n{host.reason}",
                 shape="box",
                 color="red",
@@ -217,7 +218,7 @@ def _host_cluster(dot: graphviz.Digraph, host: Host) -> None:
             for _, i in sorted(host.interfaces.items())
         ]
         cluster.node(
-            f"host:{host.name}",
+            f"host/{host.name}",
             "\\l".join(rows) + "\\l" if rows else "no interfaces",
             shape="box",
             style="rounded",
@@ -233,10 +234,10 @@ def _host_cluster(dot: graphviz.Digraph, host: Host) -> None:
                 fillcolor=colour,
                 fontsize="10",
             )
-            cluster.edge(f"host:{host.name}", _end_id(end), style="invis")
+            cluster.edge(f"host/{host.name}", _end_id(end), style="invis")
         if host.problems:
             cluster.node(
-                f"problems:{host.name}",
+                f"problems/{host.name}",
                 "\\l".join(["Problems:", *dict.fromkeys(host.problems)]) + "\\l",
                 shape="note",
                 color="red",
@@ -263,9 +264,9 @@ def tunnels_dot(tmap: TunnelMap) -> str:
         if link.b is not None:
             dot.edge(_end_id(link.a), _end_id(link.b), **attrs)
             continue
-        target = f"host:{link.peer}"
+        target = f"host/{link.peer}"
         if link.peer not in known:
-            target = f"addr:{link.peer}"
+            target = f"addr/{link.peer}"
             dot.node(target, f"{link.peer}\\n(no known host)", shape="ellipse", style="dashed")
         attrs.update(style="dashed", color="red")
         dot.edge(_end_id(link.a), target, **attrs)
