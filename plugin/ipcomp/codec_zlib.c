@@ -55,8 +55,8 @@ ipcomp_zlib_ctx_new (int level, int window_bits, int for_compress)
   ctx->mem_level = ipcomp_zlib_mem_level (window_bits);
 
   if (for_compress)
-    rv = deflateInit2 (&ctx->zs, level, Z_DEFLATED, -window_bits, ctx->mem_level,
-		       Z_DEFAULT_STRATEGY);
+    rv =
+      deflateInit2 (&ctx->zs, level, Z_DEFLATED, -window_bits, ctx->mem_level, Z_DEFAULT_STRATEGY);
   else
     /* inflate always accepts the largest window: any sender's output works */
     rv = inflateInit2 (&ctx->zs, -15);

@@ -94,8 +94,7 @@ ipcomp_profile_get (u32 engine_index, u8 level, u8 window_bits, u32 *profile_ind
 
   pool_foreach (p, im->profiles)
     {
-      if (p->engine_index == engine_index && p->level == level &&
-	  p->window_bits == window_bits)
+      if (p->engine_index == engine_index && p->level == level && p->window_bits == window_bits)
 	{
 	  p->refcnt++;
 	  e->n_sas++;
@@ -222,8 +221,8 @@ ipcomp_engines_update_gauges (void)
 	  vlib_get_combined_counter (&im->engine_calls[op], e->index, &c);
 	  calls = c.packets;
 	  if (calls > e->last_calls[op])
-	    vlib_stats_set_gauge (e->gauge_clocks_avg[op], (clocks - e->last_clocks[op]) /
-							     (calls - e->last_calls[op]));
+	    vlib_stats_set_gauge (e->gauge_clocks_avg[op],
+				  (clocks - e->last_clocks[op]) / (calls - e->last_calls[op]));
 	  e->last_calls[op] = calls;
 	  e->last_clocks[op] = clocks;
 	}

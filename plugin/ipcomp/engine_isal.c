@@ -61,6 +61,7 @@ ipcomp_isal_engine_init (vlib_main_t *vm)
   return 0;
 }
 
+/* after zlib: engine indexes are stable (zlib 0, isal 1) */
 VLIB_INIT_FUNCTION (ipcomp_isal_engine_init) = {
-  .runs_after = VLIB_INITS ("ipcomp_init"),
+  .runs_after = VLIB_INITS ("ipcomp_init", "ipcomp_zlib_engine_init"),
 };

@@ -31,12 +31,12 @@
 #define foreach_ipcomp_sa_counter                                                                  \
   _ (COMPRESSED_IN, "compressed-in", "compressed packets, uncompressed payload bytes")             \
   _ (COMPRESSED_OUT, "compressed-out", "compressed packets, IPComp header + deflate bytes")        \
-  _ (BYPASS, "bypass", "sent uncompressed: below threshold, payload bytes")                       \
-  _ (INCOMPRESSIBLE, "incompressible", "sent uncompressed: not smaller, payload bytes")           \
-  _ (DECOMPRESSED_IN, "decompressed-in", "decompressed packets, IPComp header + deflate bytes")   \
-  _ (DECOMPRESSED_OUT, "decompressed-out", "decompressed packets, restored payload bytes")       \
-  _ (RX_UNCOMPRESSED, "rx-uncompressed", "tunnel packets received without IPComp, inner bytes")   \
-  _ (RX_ERRORS, "rx-errors", "received for this SA and dropped, IPComp header + data bytes")      \
+  _ (BYPASS, "bypass", "sent uncompressed: below threshold, payload bytes")                        \
+  _ (INCOMPRESSIBLE, "incompressible", "sent uncompressed: not smaller, payload bytes")            \
+  _ (DECOMPRESSED_IN, "decompressed-in", "decompressed packets, IPComp header + deflate bytes")    \
+  _ (DECOMPRESSED_OUT, "decompressed-out", "decompressed packets, restored payload bytes")         \
+  _ (RX_UNCOMPRESSED, "rx-uncompressed", "tunnel packets received without IPComp, inner bytes")    \
+  _ (RX_ERRORS, "rx-errors", "received for this SA and dropped, IPComp header + data bytes")       \
   _ (TX_ERRORS, "tx-errors", "dropped on the send side, payload bytes")
 
 typedef enum
@@ -206,7 +206,7 @@ typedef struct
   u8 is_ip6;
   u32 table_id;
   char *engine; /* 0: best */
-  u8 level;     /* IPCOMP_LEVEL_DEFAULT: engine default */
+  u8 level;	/* IPCOMP_LEVEL_DEFAULT: engine default */
   u8 window_bits;
   u32 threshold;
   u32 max_decompressed;
@@ -245,9 +245,9 @@ ipcomp_tunnel_get_by_sw_if_index (u32 sw_if_index)
 clib_error_t *ipcomp_stats_init (vlib_main_t *vm);
 void ipcomp_stats_sa_added (u32 sa_index);
 void ipcomp_event_control (ipcomp_event_type_t type, u32 sa_index);
-void ipcomp_event_packet (u32 thread_index, ipcomp_event_type_t type, u16 reason,
-			  u32 sa_index, u8 is_ip6, const u8 *src, const u8 *dst, u16 cpi,
-			  u32 length, u8 engine_index);
+void ipcomp_event_packet (u32 thread_index, ipcomp_event_type_t type, u16 reason, u32 sa_index,
+			  u8 is_ip6, const u8 *src, const u8 *dst, u16 cpi, u32 length,
+			  u8 engine_index);
 
 /* Log2 bin of a value; VPP's own helper can index past the last bin, so
  * the plugin clamps here. */

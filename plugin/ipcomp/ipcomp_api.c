@@ -203,9 +203,9 @@ vl_api_ipcomp_transport_enable_disable_t_handler (vl_api_ipcomp_transport_enable
 {
   vl_api_ipcomp_transport_enable_disable_reply_t *rmp;
   u32 sa_index = ipcomp_sa_find_by_id (ntohl (mp->sa_id));
-  int rv = sa_index == ~0 ? VNET_API_ERROR_NO_SUCH_ENTRY :
-			    ipcomp_sa_transport_enable_disable (
-			      sa_index, ntohl (mp->sw_if_index), mp->enable);
+  int rv = sa_index == ~0 ?
+	     VNET_API_ERROR_NO_SUCH_ENTRY :
+	     ipcomp_sa_transport_enable_disable (sa_index, ntohl (mp->sw_if_index), mp->enable);
   REPLY_MACRO (VL_API_IPCOMP_TRANSPORT_ENABLE_DISABLE_REPLY);
 }
 

@@ -100,8 +100,7 @@ ipcomp_parse_endpoints_check (ipcomp_sa_args_t *a, ip_address_t *l, ip_address_t
 }
 
 static clib_error_t *
-create_ipcomp_tunnel_command_fn (vlib_main_t *vm, unformat_input_t *input,
-				 vlib_cli_command_t *cmd)
+create_ipcomp_tunnel_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
 {
   unformat_input_t _line, *line = &_line;
   ip_address_t src = {}, dst = {};
@@ -161,8 +160,7 @@ VLIB_CLI_COMMAND (create_ipcomp_tunnel_command, static) = {
 };
 
 static clib_error_t *
-delete_ipcomp_tunnel_command_fn (vlib_main_t *vm, unformat_input_t *input,
-				 vlib_cli_command_t *cmd)
+delete_ipcomp_tunnel_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
 {
   u32 sw_if_index = ~0;
   int rv;
@@ -268,8 +266,7 @@ ipcomp_transport_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_
 	;
       else if (unformat (input, "disable"))
 	enable = 0;
-      else if (unformat (input, "%U", unformat_vnet_sw_interface, vnet_get_main (),
-			 &sw_if_index))
+      else if (unformat (input, "%U", unformat_vnet_sw_interface, vnet_get_main (), &sw_if_index))
 	;
       else
 	return clib_error_return (0, "unknown input '%U'", format_unformat_error, input);

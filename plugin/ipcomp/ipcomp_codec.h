@@ -39,8 +39,8 @@ typedef struct ipcomp_zlib_ctx_ ipcomp_zlib_ctx_t;
 
 ipcomp_zlib_ctx_t *ipcomp_zlib_ctx_new (int level, int window_bits, int for_compress);
 void ipcomp_zlib_ctx_free (ipcomp_zlib_ctx_t *ctx);
-int ipcomp_zlib_compress (ipcomp_zlib_ctx_t *ctx, const uint8_t *in, uint32_t in_len,
-			  uint8_t *out, uint32_t out_cap, uint32_t *out_len);
+int ipcomp_zlib_compress (ipcomp_zlib_ctx_t *ctx, const uint8_t *in, uint32_t in_len, uint8_t *out,
+			  uint32_t out_cap, uint32_t *out_len);
 int ipcomp_zlib_decompress (ipcomp_zlib_ctx_t *ctx, const uint8_t *in, uint32_t in_len,
 			    uint8_t *out, uint32_t out_cap, uint32_t *out_len);
 uint32_t ipcomp_zlib_ctx_size (const ipcomp_zlib_ctx_t *ctx);
@@ -52,8 +52,8 @@ typedef struct ipcomp_isal_ctx_ ipcomp_isal_ctx_t;
 
 ipcomp_isal_ctx_t *ipcomp_isal_ctx_new (int level, int window_bits, int for_compress);
 void ipcomp_isal_ctx_free (ipcomp_isal_ctx_t *ctx);
-int ipcomp_isal_compress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t in_len,
-			  uint8_t *out, uint32_t out_cap, uint32_t *out_len);
+int ipcomp_isal_compress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t in_len, uint8_t *out,
+			  uint32_t out_cap, uint32_t *out_len);
 int ipcomp_isal_decompress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t in_len,
 			    uint8_t *out, uint32_t out_cap, uint32_t *out_len);
 uint32_t ipcomp_isal_ctx_size (const ipcomp_isal_ctx_t *ctx);

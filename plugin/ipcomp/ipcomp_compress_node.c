@@ -24,30 +24,30 @@
 #include <ipcomp/ipcomp_inlines.h>
 
 #define foreach_ipcomp_compress_error                                                              \
-  _ (COMPRESSED, INFO, "compressed")                                                              \
-  _ (BYPASS, INFO, "below threshold, sent uncompressed")                                          \
-  _ (INCOMPRESSIBLE, INFO, "not smaller, sent uncompressed")                                      \
-  _ (NESTED, INFO, "IPComp payload, sent uncompressed")                                           \
-  _ (NOT_FOR_SA, INFO, "transport: no SA for the destination, passed")                            \
-  _ (FRAGMENT, INFO, "transport: fragment or extension header, passed uncompressed")              \
-  _ (NO_TUNNEL, ERROR, "no ipcomp tunnel on the interface")                                       \
-  _ (BAD_INNER, ERROR, "not an IPv4 or IPv6 packet")                                              \
-  _ (ENGINE, ERROR, "compression engine failure")                                                 \
-  _ (NO_HEADROOM, ERROR, "no buffer headroom for the outer header")                               \
-  _ (NO_BUFFER, ERROR, "out of buffers")                                                          \
-  _ (TOO_BIG, ERROR, "outer packet would exceed 65535 bytes")                                     \
-  _ (GSO, ERROR, "GSO packets are not supported")
+  _ (COMPRESSED, compressed, INFO, "compressed")                                                   \
+  _ (BYPASS, bypass, INFO, "below threshold, sent uncompressed")                                   \
+  _ (INCOMPRESSIBLE, incompressible, INFO, "not smaller, sent uncompressed")                       \
+  _ (NESTED, nested, INFO, "IPComp payload, sent uncompressed")                                    \
+  _ (NOT_FOR_SA, not_for_sa, INFO, "transport: no SA for the destination, passed")                 \
+  _ (FRAGMENT, fragment, INFO, "transport: fragment or extension header, passed uncompressed")     \
+  _ (NO_TUNNEL, no_tunnel, ERROR, "no ipcomp tunnel on the interface")                             \
+  _ (BAD_INNER, bad_inner, ERROR, "not an IPv4 or IPv6 packet")                                    \
+  _ (ENGINE, engine, ERROR, "compression engine failure")                                          \
+  _ (NO_HEADROOM, no_headroom, ERROR, "no buffer headroom for the outer header")                   \
+  _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
+  _ (TOO_BIG, too_big, ERROR, "outer packet would exceed 65535 bytes")                             \
+  _ (GSO, gso, ERROR, "GSO packets are not supported")
 
 typedef enum
 {
-#define _(sym, sev, str) IPCOMP_COMPRESS_ERROR_##sym,
+#define _(sym, name, sev, str) IPCOMP_COMPRESS_ERROR_##sym,
   foreach_ipcomp_compress_error
 #undef _
     IPCOMP_COMPRESS_N_ERROR,
 } ipcomp_compress_error_t;
 
 static vlib_error_desc_t ipcomp_compress_error_counters[] = {
-#define _(sym, sev, str) { .name = #sym, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
+#define _(sym, n, sev, str) { .name = #n, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
   foreach_ipcomp_compress_error
 #undef _
 };
@@ -88,8 +88,8 @@ format_ipcomp_compress_trace (u8 *s, va_list *args)
  * length. */
 static_always_inline u32
 ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len, u8 next_header,
-			 ipcomp_sa_t *sa, u32 sa_index, u32 thread_index,
-			 ipcomp_per_thread_t *ptd, u32 *out_len)
+			 ipcomp_sa_t *sa, u32 sa_index, u32 thread_index, ipcomp_per_thread_t *ptd,
+			 u32 *out_len)
 {
   ipcomp_main_t *im = &ipcomp_main;
   ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
@@ -115,11 +115,11 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     return IPCOMP_COMPRESS_ERROR_BAD_INNER;
 
   t0 = clib_cpu_time_now ();
-  rv = e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget,
-				  &clen);
+  rv =
+    e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget, &clen);
   dt = clib_cpu_time_now () - t0;
-  vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_COMPRESS], thread_index,
-				   e->index, 1, len);
+  vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_COMPRESS], thread_index, e->index, 1,
+				   len);
   vlib_increment_simple_counter (&im->engine_clocks[IPCOMP_OP_COMPRESS], thread_index, e->index,
 				 dt);
   ipcomp_hist_add (&e->clocks_hist[IPCOMP_OP_COMPRESS], thread_index, dt);
@@ -134,15 +134,15 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     return IPCOMP_COMPRESS_ERROR_ENGINE;
 
   ipcomp_header_write (ptd->scratch_out, next_header, sa->cpi);
-  if (PREDICT_FALSE (ipcomp_buffer_replace_tail (vm, b, offset, ptd->scratch_out,
-						  clen + IPCOMP_HEADER_LEN)))
+  if (PREDICT_FALSE (
+	ipcomp_buffer_replace_tail (vm, b, offset, ptd->scratch_out, clen + IPCOMP_HEADER_LEN)))
     return IPCOMP_COMPRESS_ERROR_NO_BUFFER;
 
   *out_len = clen + IPCOMP_HEADER_LEN;
-  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_COMPRESSED_IN],
-				   thread_index, sa_index, 1, len);
-  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_COMPRESSED_OUT],
-				   thread_index, sa_index, 1, *out_len);
+  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_COMPRESSED_IN], thread_index,
+				   sa_index, 1, len);
+  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_COMPRESSED_OUT], thread_index,
+				   sa_index, 1, *out_len);
   return IPCOMP_COMPRESS_ERROR_COMPRESSED;
 }
 
@@ -158,14 +158,13 @@ ipcomp_compress_failed (u32 thread_index, u32 error, ipcomp_sa_t *sa, u32 sa_ind
     return;
   clib_memcpy (src, sa->is_ip6 ? sa->local.ip6.as_u8 : sa->local.ip4.as_u8, 16);
   clib_memcpy (dst, sa->is_ip6 ? sa->peer.ip6.as_u8 : sa->peer.ip4.as_u8, 16);
-  ipcomp_event_packet (thread_index, IPCOMP_EVENT_ENGINE_FAILURE, error, sa_index, sa->is_ip6,
-		       src, dst, sa->cpi, len, sa->engine_index);
+  ipcomp_event_packet (thread_index, IPCOMP_EVENT_ENGINE_FAILURE, error, sa_index, sa->is_ip6, src,
+		       dst, sa->cpi, len, sa->engine_index);
 }
 
 /* Tunnel mode */
 static_always_inline uword
-ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame,
-			int is_ip6)
+ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame, int is_ip6)
 {
   ipcomp_main_t *im = &ipcomp_main;
   vnet_interface_main_t *vim = &im->vnet_main->interface_main;
@@ -244,8 +243,8 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	  /* never compress IPComp again */
 	  error = IPCOMP_COMPRESS_ERROR_NESTED;
 	  payload_len = len;
-	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS],
-					   thread_index, sa_index, 1, len);
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
+					   sa_index, 1, len);
 	}
       else
 	error = ipcomp_compress_payload (vm, b[0], 0, len, nh, sa, sa_index, thread_index, ptd,
@@ -274,16 +273,15 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
       vlib_buffer_advance (b[0], -(word) outer_len);
       if (is_ip6)
 	{
-	  ipcomp_ip6_build (vlib_buffer_get_current (b[0]), sa->local.ip6.as_u8,
-			    sa->peer.ip6.as_u8, proto, sa->ttl, 0, payload_len);
+	  ipcomp_ip6_build (vlib_buffer_get_current (b[0]), sa->local.ip6.as_u8, sa->peer.ip6.as_u8,
+			    proto, sa->ttl, 0, payload_len);
 	  b[0]->flags = (b[0]->flags & ~VNET_BUFFER_F_IS_IP4) | VNET_BUFFER_F_IS_IP6;
 	  next[0] = IPCOMP_COMPRESS_NEXT_IP6_LOOKUP;
 	}
       else
 	{
-	  ipcomp_ip4_build (vlib_buffer_get_current (b[0]), sa->local.ip4.as_u8,
-			    sa->peer.ip4.as_u8, proto, sa->ttl, 0, ptd->ip4_id++,
-			    payload_len + outer_len);
+	  ipcomp_ip4_build (vlib_buffer_get_current (b[0]), sa->local.ip4.as_u8, sa->peer.ip4.as_u8,
+			    proto, sa->ttl, 0, ptd->ip4_id++, payload_len + outer_len);
 	  b[0]->flags = (b[0]->flags & ~VNET_BUFFER_F_IS_IP6) | VNET_BUFFER_F_IS_IP4;
 	  next[0] = IPCOMP_COMPRESS_NEXT_IP4_LOOKUP;
 	}
@@ -304,7 +302,8 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	  tr->sa_index = sa ? sa->id : ~0;
 	  tr->cpi = sa ? sa->cpi : 0;
 	  tr->in_len = len;
-	  tr->out_len = next[0] == IPCOMP_COMPRESS_NEXT_DROP ? 0 : vlib_buffer_length_in_chain (vm, b[0]);
+	  tr->out_len =
+	    next[0] == IPCOMP_COMPRESS_NEXT_DROP ? 0 : vlib_buffer_length_in_chain (vm, b[0]);
 	  tr->error = error;
 	  tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
 	}
@@ -360,8 +359,8 @@ VLIB_REGISTER_NODE (ipcomp6_compress_node) = {
 
 /* Transport mode: an output feature; the buffer starts at the L2 rewrite */
 static_always_inline uword
-ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
-				  vlib_frame_t *frame, int is_ip6)
+ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame,
+				  int is_ip6)
 {
   ipcomp_main_t *im = &ipcomp_main;
   u32 thread_index = vm->thread_index;
@@ -417,24 +416,23 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
       if (proto == IPCOMP_IP_PROTOCOL)
 	{
 	  error = IPCOMP_COMPRESS_ERROR_NESTED;
-	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS],
-					   thread_index, sa_index, 1, len);
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
+					   sa_index, 1, len);
 	  goto next;
 	}
       if ((is_ip6 && (proto == 0 || proto == 43 || proto == 44 || proto == 60 || proto == 50 ||
 		      proto == 51)) ||
-	  (!is_ip6 && (ipcomp_get_u16 (ip + 6) & 0x3fff)) ||
-	  rw + hlen > b[0]->current_length ||
+	  (!is_ip6 && (ipcomp_get_u16 (ip + 6) & 0x3fff)) || rw + hlen > b[0]->current_length ||
 	  rw + hlen + len > vlib_buffer_length_in_chain (vm, b[0]))
 	{
 	  error = IPCOMP_COMPRESS_ERROR_FRAGMENT;
-	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS],
-					   thread_index, sa_index, 1, len);
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
+					   sa_index, 1, len);
 	  goto next;
 	}
 
-      error = ipcomp_compress_payload (vm, b[0], rw + hlen, len, proto, sa, sa_index,
-				       thread_index, ptd, &payload_len);
+      error = ipcomp_compress_payload (vm, b[0], rw + hlen, len, proto, sa, sa_index, thread_index,
+				       ptd, &payload_len);
       if (error == IPCOMP_COMPRESS_ERROR_COMPRESSED)
 	{
 	  ip = vlib_buffer_get_current (b[0]) + rw;

@@ -22,31 +22,31 @@
 
 /* The order is part of the event record format (reason field): append only */
 #define foreach_ipcomp_decompress_error                                                            \
-  _ (DECOMPRESSED, INFO, "decompressed")                                                          \
-  _ (RX_UNCOMPRESSED, INFO, "uncompressed packets from a tunnel peer")                            \
-  _ (TRUNCATED, ERROR, "truncated IP or IPComp header")                                           \
-  _ (BAD_HEADER, ERROR, "malformed outer IP header")                                              \
-  _ (FRAGMENT, ERROR, "outer fragment")                                                           \
-  _ (UNKNOWN_CPI, ERROR, "no SA for the CPI and addresses")                                       \
-  _ (NESTED, ERROR, "IPComp inside IPComp")                                                       \
-  _ (TOO_BIG, ERROR, "decompressed size above the SA limit (bomb)")                               \
-  _ (CORRUPT, ERROR, "corrupt deflate data")                                                      \
-  _ (TRUNCATED_DEFLATE, ERROR, "truncated deflate data")                                          \
-  _ (BAD_INNER, ERROR, "decompressed data is not the announced packet")                           \
-  _ (ENGINE, ERROR, "decompression engine failure")                                               \
-  _ (NO_BUFFER, ERROR, "out of buffers")                                                          \
-  _ (RESTORED_TOO_BIG, ERROR, "restored transport packet above 65535 bytes")
+  _ (DECOMPRESSED, decompressed, INFO, "decompressed")                                             \
+  _ (RX_UNCOMPRESSED, rx_uncompressed, INFO, "uncompressed packets from a tunnel peer")            \
+  _ (TRUNCATED, truncated, ERROR, "truncated IP or IPComp header")                                 \
+  _ (BAD_HEADER, bad_header, ERROR, "malformed outer IP header")                                   \
+  _ (FRAGMENT, fragment, ERROR, "outer fragment")                                                  \
+  _ (UNKNOWN_CPI, unknown_cpi, ERROR, "no SA for the CPI and addresses")                           \
+  _ (NESTED, nested, ERROR, "IPComp inside IPComp")                                                \
+  _ (TOO_BIG, too_big, ERROR, "decompressed size above the SA limit (bomb)")                       \
+  _ (CORRUPT, corrupt, ERROR, "corrupt deflate data")                                              \
+  _ (TRUNCATED_DEFLATE, truncated_deflate, ERROR, "truncated deflate data")                        \
+  _ (BAD_INNER, bad_inner, ERROR, "decompressed data is not the announced packet")                 \
+  _ (ENGINE, engine, ERROR, "decompression engine failure")                                        \
+  _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
+  _ (RESTORED_TOO_BIG, restored_too_big, ERROR, "restored transport packet above 65535 bytes")
 
 typedef enum
 {
-#define _(sym, sev, str) IPCOMP_DECOMPRESS_ERROR_##sym,
+#define _(sym, name, sev, str) IPCOMP_DECOMPRESS_ERROR_##sym,
   foreach_ipcomp_decompress_error
 #undef _
     IPCOMP_DECOMPRESS_N_ERROR,
 } ipcomp_decompress_error_t;
 
 static vlib_error_desc_t ipcomp_decompress_error_counters[] = {
-#define _(sym, sev, str) { .name = #sym, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
+#define _(sym, n, sev, str) { .name = #n, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
   foreach_ipcomp_decompress_error
 #undef _
 };
@@ -77,9 +77,8 @@ format_ipcomp_decompress_trace (u8 *s, va_list *args)
   CLIB_UNUSED (vlib_node_t * node) = va_arg (*args, vlib_node_t *);
   ipcomp_decompress_trace_t *t = va_arg (*args, ipcomp_decompress_trace_t *);
 
-  return format (s, "ipcomp: protocol %u sa %d cpi %u in %u out %u (%s)", t->protocol,
-		 t->sa_id, t->cpi, t->in_len, t->out_len,
-		 ipcomp_decompress_error_counters[t->error].desc);
+  return format (s, "ipcomp: protocol %u sa %d cpi %u in %u out %u (%s)", t->protocol, t->sa_id,
+		 t->cpi, t->in_len, t->out_len, ipcomp_decompress_error_counters[t->error].desc);
 }
 
 static_always_inline u32
@@ -138,8 +137,8 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
       src = ip + (is_ip6 ? 8 : 12);
       dst = ip + (is_ip6 ? 24 : 16);
 
-      rv = is_ip6 ? ipcomp_ip6_parse (ip, chain_len, &info) :
-		    ipcomp_ip4_parse (ip, chain_len, &info);
+      rv =
+	is_ip6 ? ipcomp_ip6_parse (ip, chain_len, &info) : ipcomp_ip4_parse (ip, chain_len, &info);
       if (PREDICT_FALSE (rv != IPCOMP_WIRE_OK))
 	{
 	  error = rv == IPCOMP_WIRE_FRAGMENT  ? IPCOMP_DECOMPRESS_ERROR_FRAGMENT :
@@ -176,8 +175,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 							 IPCOMP_DECOMPRESS_NEXT_IP6_INPUT;
 	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_RX_UNCOMPRESSED],
 					   thread_index, sa_index, 1, olen);
-	  vlib_increment_combined_counter (vim->combined_sw_if_counters +
-					     VNET_INTERFACE_COUNTER_RX,
+	  vlib_increment_combined_counter (vim->combined_sw_if_counters + VNET_INTERFACE_COUNTER_RX,
 					   thread_index, sa->sw_if_index, 1, olen);
 	  error = IPCOMP_DECOMPRESS_ERROR_RX_UNCOMPRESSED;
 	  counts[error]++;
@@ -213,8 +211,8 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	u64 t0, dt;
 
 	clen = info.packet_len - info.hdr_len - IPCOMP_HEADER_LEN;
-	in = ipcomp_buffer_linear (vm, b[0], info.hdr_len + IPCOMP_HEADER_LEN, clen,
-				   ptd->scratch_in);
+	in =
+	  ipcomp_buffer_linear (vm, b[0], info.hdr_len + IPCOMP_HEADER_LEN, clen, ptd->scratch_in);
 	if (PREDICT_FALSE (!in))
 	  {
 	    error = IPCOMP_DECOMPRESS_ERROR_TRUNCATED;
@@ -250,8 +248,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	      goto drop;
 	    }
 	  vnet_buffer (b[0])->sw_if_index[VLIB_RX] = sa->sw_if_index;
-	  vlib_increment_combined_counter (vim->combined_sw_if_counters +
-					     VNET_INTERFACE_COUNTER_RX,
+	  vlib_increment_combined_counter (vim->combined_sw_if_counters + VNET_INTERFACE_COUNTER_RX,
 					   thread_index, sa->sw_if_index, 1, olen);
 	  next[0] = nh == IPCOMP_PROTO_IPIP ? IPCOMP_DECOMPRESS_NEXT_IP4_INPUT :
 					      IPCOMP_DECOMPRESS_NEXT_IP6_INPUT;
@@ -264,8 +261,8 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	      error = IPCOMP_DECOMPRESS_ERROR_RESTORED_TOO_BIG;
 	      goto drop;
 	    }
-	  if (PREDICT_FALSE (ipcomp_buffer_replace_tail (vm, b[0], info.hdr_len,
-							  ptd->scratch_out, olen)))
+	  if (PREDICT_FALSE (
+		ipcomp_buffer_replace_tail (vm, b[0], info.hdr_len, ptd->scratch_out, olen)))
 	    {
 	      error = IPCOMP_DECOMPRESS_ERROR_NO_BUFFER;
 	      goto drop;
@@ -291,8 +288,8 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
       if (sa)
 	vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_RX_ERRORS],
 					 thread_index, sa_index, 1, clen + IPCOMP_HEADER_LEN);
-      ipcomp_event_packet (thread_index, IPCOMP_EVENT_DECOMPRESS_FAILURE, error, sa_index,
-			   is_ip6, src, dst, cpi, chain_len, sa ? sa->engine_index : 0xff);
+      ipcomp_event_packet (thread_index, IPCOMP_EVENT_DECOMPRESS_FAILURE, error, sa_index, is_ip6,
+			   src, dst, cpi, chain_len, sa ? sa->engine_index : 0xff);
     drop_no_event:
       b[0]->error = node->errors[error];
       next[0] = IPCOMP_DECOMPRESS_NEXT_DROP;

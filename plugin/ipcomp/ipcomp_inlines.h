@@ -51,8 +51,7 @@ ipcomp_buffer_linear (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len, u8
  * Frees the old tail and, for long data, chains freshly allocated buffers.
  * Returns 0, or -1 when out of buffers (the packet must then be dropped). */
 static_always_inline int
-ipcomp_buffer_replace_tail (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, const u8 *src,
-			    u32 len)
+ipcomp_buffer_replace_tail (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, const u8 *src, u32 len)
 {
   u32 data_size = vlib_buffer_get_default_data_size (vm);
   i32 start = b->current_data + (i32) offset;

@@ -257,7 +257,7 @@ format_ipcomp_sa (u8 *s, va_list *args)
   s = format (s, "[%u] sa %u cpi %u %U -> %U table %u %s", sa_index, sa->id, sa->cpi,
 	      format_ip46_address, &sa->local, IP46_TYPE_ANY, format_ip46_address, &sa->peer,
 	      IP46_TYPE_ANY, sa->table_id,
-	      (sa->flags & IPCOMP_SA_F_TUNNEL) ? "tunnel" :
+	      (sa->flags & IPCOMP_SA_F_TUNNEL)		  ? "tunnel" :
 	      (sa->flags & IPCOMP_SA_F_TRANSPORT_ENABLED) ? "transport" :
 							    "transport (disabled)");
   if (sa->sw_if_index != ~0)

@@ -61,8 +61,7 @@ ipcomp_stats_init (vlib_main_t *vm)
   im->engine_calls[IPCOMP_OP_COMPRESS].name = "engine-compress-calls";
   im->engine_calls[IPCOMP_OP_COMPRESS].stat_segment_name = "/net/ipcomp/engine/calls/compress";
   im->engine_calls[IPCOMP_OP_DECOMPRESS].name = "engine-decompress-calls";
-  im->engine_calls[IPCOMP_OP_DECOMPRESS].stat_segment_name =
-    "/net/ipcomp/engine/calls/decompress";
+  im->engine_calls[IPCOMP_OP_DECOMPRESS].stat_segment_name = "/net/ipcomp/engine/calls/decompress";
   im->engine_clocks[IPCOMP_OP_COMPRESS].name = "engine-compress-clocks";
   im->engine_clocks[IPCOMP_OP_COMPRESS].stat_segment_name = "/net/ipcomp/engine/clocks/compress";
   im->engine_clocks[IPCOMP_OP_DECOMPRESS].name = "engine-decompress-clocks";
@@ -172,8 +171,7 @@ ipcomp_event_control (ipcomp_event_type_t type, u32 sa_index)
 /* Data-path events: the calling thread's own ring, no lock */
 void
 ipcomp_event_packet (u32 thread_index, ipcomp_event_type_t type, u16 reason, u32 sa_index,
-		     u8 is_ip6, const u8 *src, const u8 *dst, u16 cpi, u32 length,
-		     u8 engine_index)
+		     u8 is_ip6, const u8 *src, const u8 *dst, u16 cpi, u32 length, u8 engine_index)
 {
   ipcomp_main_t *im = &ipcomp_main;
   ipcomp_event_t *ev;
@@ -203,8 +201,9 @@ u8 *
 format_ipcomp_event (u8 *s, va_list *args)
 {
   ipcomp_event_t *ev = va_arg (*args, ipcomp_event_t *);
-  static const char *types[] = { "?", "sa-add", "sa-del", "engine-failure",
-				 "decompress-failure", "tunnel-add", "tunnel-del" };
+  static const char *types[] = {
+    "?", "sa-add", "sa-del", "engine-failure", "decompress-failure", "tunnel-add", "tunnel-del"
+  };
   ip46_address_t src = {}, dst = {};
   if (ev->is_ip6)
     {

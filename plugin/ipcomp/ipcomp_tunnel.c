@@ -58,10 +58,9 @@ format_ipcomp_tunnel (u8 *s, va_list *args)
 static clib_error_t *
 ipcomp_tunnel_admin_up_down (vnet_main_t *vnm, u32 hw_if_index, u32 flags)
 {
-  vnet_hw_interface_set_flags (vnm, hw_if_index,
-			       (flags & VNET_SW_INTERFACE_FLAG_ADMIN_UP) ?
-				 VNET_HW_INTERFACE_FLAG_LINK_UP :
-				 0);
+  vnet_hw_interface_set_flags (
+    vnm, hw_if_index,
+    (flags & VNET_SW_INTERFACE_FLAG_ADMIN_UP) ? VNET_HW_INTERFACE_FLAG_LINK_UP : 0);
   return 0;
 }
 

@@ -29,11 +29,11 @@
 typedef enum
 {
   IPCOMP_WIRE_OK = 0,
-  IPCOMP_WIRE_TRUNCATED,     /* fewer bytes than the headers need */
-  IPCOMP_WIRE_BAD_HEADER,    /* version, IHL or length fields inconsistent */
-  IPCOMP_WIRE_FRAGMENT,	     /* outer header is a fragment */
-  IPCOMP_WIRE_NOT_IPCOMP,    /* protocol / next header is not 108 */
-  IPCOMP_WIRE_BAD_INNER,     /* decompressed data is not what next header says */
+  IPCOMP_WIRE_TRUNCATED,	/* fewer bytes than the headers need */
+  IPCOMP_WIRE_BAD_HEADER,	/* version, IHL or length fields inconsistent */
+  IPCOMP_WIRE_FRAGMENT,		/* outer header is a fragment */
+  IPCOMP_WIRE_NOT_IPCOMP,	/* protocol / next header is not 108 */
+  IPCOMP_WIRE_BAD_INNER,	/* decompressed data is not what next header says */
   IPCOMP_WIRE_IPCOMP_IN_IPCOMP, /* next header is IPComp again */
 } ipcomp_wire_status_t;
 

@@ -61,9 +61,12 @@ static const char *kind_names[] = { "text", "random", "zeros" };
 static void
 fill (uint8_t *p, uint32_t len, kind_t kind)
 {
-  static const char *words[] = { "GET ", "/index.html ", "HTTP/1.1\r\n", "Host: example.org\r\n",
-				 "the ", "quick ", "brown ", "fox ", "jumps ", "over ",
-				 "lazy ", "dog. ", "{\"key\": ", "\"value\"}, " };
+  static const char *words[] = {
+    "GET ",	  "/index.html ", "HTTP/1.1\r\n", "Host: example.org\r\n",
+    "the ",	  "quick ",	  "brown ",	  "fox ",
+    "jumps ",	  "over ",	  "lazy ",	  "dog. ",
+    "{\"key\": ", "\"value\"}, "
+  };
   uint32_t i = 0;
   switch (kind)
     {
@@ -164,7 +167,8 @@ static void
 test_ip6 (void)
 {
   uint8_t ip[128];
-  uint8_t src[16] = { 0x20, 0x01, 0xd, 0xb8, [15] = 1 }, dst[16] = { 0x20, 0x01, 0xd, 0xb8, [15] = 2 };
+  uint8_t src[16] = { 0x20, 0x01, 0xd, 0xb8, [15] = 1 },
+	  dst[16] = { 0x20, 0x01, 0xd, 0xb8, [15] = 2 };
   ipcomp_ip_info_t info;
 
   ipcomp_ip6_build (ip, src, dst, 108, 64, 0xb8, 20);
@@ -379,7 +383,8 @@ test_bomb_and_garbage (void)
 	   * distance too far back" etc.), so only count disagreements */
 	  if ((rz == IPCOMP_CODEC_OK) != (ri == IPCOMP_CODEC_OK))
 	    n_disagree++;
-	  CHECK (rz != IPCOMP_CODEC_OK || ri != IPCOMP_CODEC_OK || (l1 == l2 && !memcmp (o1, o2, l1)),
+	  CHECK (rz != IPCOMP_CODEC_OK || ri != IPCOMP_CODEC_OK ||
+		   (l1 == l2 && !memcmp (o1, o2, l1)),
 		 "fuzz %d mutation %d: zlib %d isal %d", i, m, rz, ri);
 	  CHECK (rz != IPCOMP_CODEC_INTERNAL && ri != IPCOMP_CODEC_INTERNAL, "fuzz internal");
 	  free (exact);

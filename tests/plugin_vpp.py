@@ -1,0 +1,258 @@
+"""Helpers for live tests of the ipcomp plugin: build it against an installed
+VPP, start VPPs that load it, drive packet-generator traffic and read its
+stats-segment entries.
+
+``build_ipcomp_plugin(prefix)`` configures and builds plugin/ with CMake
+(``find_package(VPP)`` with ``CMAKE_PREFIX_PATH=prefix``) into
+``.build/plugin-<hash of prefix>`` and returns where the .so and the API JSON
+are.  The session fixture ``ipcomp_plugin`` does that once per run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_SRC = ROOT / "plugin"
+
+EVENT_FORMAT = struct.Struct("<QHHIIHBBII16s16s")
+EVENT_TYPES = {
+    1: "sa-add",
+    2: "sa-del",
+    3: "engine-failure",
+    4: "decompress-failure",
+    5: "tunnel-add",
+    6: "tunnel-del",
+}
+# ipcomp4/6-decompress error codes, in the order of the node's error list
+DECOMPRESS_ERRORS = [
+    "decompressed",
+    "rx_uncompressed",
+    "truncated",
+    "bad_header",
+    "fragment",
+    "unknown_cpi",
+    "nested",
+    "too_big",
+    "corrupt",
+    "truncated_deflate",
+    "bad_inner",
+    "engine",
+    "no_buffer",
+    "restored_too_big",
+]
+
+
+@dataclass(frozen=True)
+class PluginBuild:
+    build_dir: Path
+    plugin_dir: Path  # holds ipcomp_plugin.so
+    api_dir: Path  # holds ipcomp.api.json only
+
+
+def build_ipcomp_plugin(prefix: Path, build_dir: Path | None = None) -> PluginBuild:
+    """Configure (once) and build the plugin against the VPP installed at
+    ``prefix``; -j2 at most (shared machine)."""
+    prefix = Path(prefix).resolve()
+    if build_dir is None:
+        tag = hashlib.sha1(str(prefix).encode()).hexdigest()[:8]
+        build_dir = ROOT / ".build" / f"plugin-{tag}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    # vppapigen needs a python3 with ply; the system one has it
+    env["PATH"] = "/usr/bin:" + env.get("PATH", "")
+    if not (build_dir / "CMakeCache.txt").exists():
+        cmd = [
+            "cmake",
+            "-S",
+            str(PLUGIN_SRC),
+            "-B",
+            str(build_dir),
+            f"-DCMAKE_PREFIX_PATH={prefix}",
+            f"-DCMAKE_INSTALL_PREFIX={build_dir / 'install'}",
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DPython3_EXECUTABLE=/usr/bin/python3",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if result.returncode != 0:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise RuntimeError(f"cmake configure failed:\n{result.stdout}\n{result.stderr}")
+    result = subprocess.run(
+        ["cmake", "--build", str(build_dir), "-j2"], capture_output=True, text=True, env=env
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"plugin build failed:\n{result.stdout[-6000:]}\n{result.stderr}")
+    sos = list(build_dir.rglob("ipcomp_plugin.so"))
+    jsons = list(build_dir.rglob("ipcomp.api.json"))
+    if not sos or not jsons:
+        raise RuntimeError(f"build produced no plugin/api json under {build_dir}")
+    api_dir = build_dir / "api"
+    api_dir.mkdir(exist_ok=True)
+    shutil.copy2(jsons[0], api_dir / "ipcomp.api.json")
+    return PluginBuild(build_dir=build_dir, plugin_dir=sos[0].parent, api_dir=api_dir)
+
+
+@pytest.fixture(scope="session")
+def ipcomp_plugin(vpp_prefix: Path) -> PluginBuild:
+    """The ipcomp plugin built against the VPP under test (once per session)."""
+    return build_ipcomp_plugin(vpp_prefix)
+
+
+def start_ipcomp_vpp(
+    vpp_factory: Callable[..., Any],
+    plugin: PluginBuild,
+    extra_plugins: Iterable[str] = (),
+    startup_extra: str = "",
+) -> Any:
+    """A VPP with the ipcomp plugin loaded (buffers big enough for 9000-byte
+    frames in one pg buffer are not assumed: default 2 KiB buffers)."""
+    return vpp_factory(
+        plugins=("ipcomp", *extra_plugins),
+        plugin_dirs=[plugin.plugin_dir],
+        api_dirs=[plugin.api_dir],
+        startup_extra=startup_extra,
+    )
+
+
+def cli_ok(vpp: Any, command: str) -> str:
+    """Run a CLI command; fail on an error reply."""
+    out = vpp.cli(command)
+    low = out.lower()
+    assert "unknown input" not in low and "error" not in low, f"{command!r}: {out}"
+    return out
+
+
+def cli_script(vpp: Any, commands: str) -> None:
+    for line in commands.strip().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            cli_ok(vpp, line)
+
+
+def pg_replay(
+    vpp: Any,
+    name: str,
+    frames: list[bytes],
+    interface: str,
+    capture: dict[str, int] | None = None,
+    timeout: float = 60.0,
+) -> dict[str, list[bytes]]:
+    """Send ``frames`` (Ethernet) into ``interface`` with the packet generator
+    and capture what leaves the pg interfaces in ``capture`` (name -> number of
+    frames expected).  Returns the captured frames per interface."""
+    from scapy.utils import rdpcap, wrpcap  # noqa: PLC0415
+
+    work = Path(vpp.workdir)
+    src = work / f"{name}-in.pcap"
+    wrpcap(str(src), [_raw_ether(f) for f in frames])
+    outs: dict[str, Path] = {}
+    for ifname, count in (capture or {}).items():
+        out = work / f"{name}-{ifname}-out.pcap"
+        out.unlink(missing_ok=True)
+        outs[ifname] = out
+        cli_ok(vpp, f"packet-generator capture {ifname} pcap {out} count {max(count, 1)}")
+    cli_ok(
+        vpp,
+        f"packet-generator new {{ name {name} limit {len(frames)} node ethernet-input "
+        f"interface {interface} pcap {src} }}",
+    )
+    cli_ok(vpp, f"packet-generator enable-stream {name}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = vpp.cli("show packet-generator")
+        if name not in out or _stream_done(out, name):
+            break
+        time.sleep(0.2)
+    time.sleep(0.3)
+    result: dict[str, list[bytes]] = {}
+    for ifname, out in outs.items():
+        vpp.cli(f"packet-generator capture {ifname} disable")
+        result[ifname] = [bytes(p) for p in rdpcap(str(out))] if out.exists() else []
+    vpp.cli(f"packet-generator delete {name}")
+    return result
+
+
+def _stream_done(show: str, name: str) -> bool:
+    for line in show.splitlines():
+        if line.split()[:1] == [name]:
+            return "No" in line.split()
+    return True
+
+
+def _raw_ether(frame: bytes) -> Any:
+    from scapy.layers.l2 import Ether  # noqa: PLC0415
+
+    return Ether(frame)
+
+
+# --- stats segment -------------------------------------------------------
+
+
+def stats_client(vpp: Any) -> Any:
+    from vpp_papi.vpp_stats import VPPStats  # noqa: PLC0415
+
+    client = VPPStats(str(vpp.stats_socket))
+    client.connect()
+    return client
+
+
+def sa_counter(stats: Any, name: str, sa_index: int) -> tuple[int, int]:
+    """(packets, bytes) of /net/ipcomp/sa/<name> for one SA, summed over threads."""
+    rows = stats[f"/net/ipcomp/sa/{name}"]
+    packets = sum(row[sa_index][0] for row in rows)
+    octets = sum(row[sa_index][1] for row in rows)
+    return packets, octets
+
+
+def error_counter(stats: Any, node: str, name: str) -> int:
+    """A node error counter (summed over threads); 0 when absent."""
+    try:
+        return int(stats[f"/err/{node}/{name}"].sum())
+    except KeyError:
+        return 0
+
+
+def read_events(stats: Any) -> list[dict[str, Any]]:
+    """Every record still in /net/ipcomp/events, oldest first per thread,
+    decoded as README.md documents the format."""
+    ring = stats.get_ring_buffer("/net/ipcomp/events")
+    cfg = ring.config
+    seg = ring.stats.statseg
+    events = []
+    for thread in range(cfg["n_threads"]):
+        meta = ring._get_thread_metadata(thread)
+        n = min(meta["sequence"], cfg["ring_size"])
+        for i in range(n):
+            slot = (meta["head"] - n + i) % cfg["ring_size"]
+            off = ring.data_ptr + (thread * cfg["ring_size"] + slot) * cfg["entry_size"]
+            raw = bytes(seg[off : off + EVENT_FORMAT.size])
+            fields = EVENT_FORMAT.unpack(raw)
+            events.append(
+                {
+                    "thread": thread,
+                    "timestamp_ns": fields[0],
+                    "type": EVENT_TYPES.get(fields[1], str(fields[1])),
+                    "reason": fields[2],
+                    "sa_index": fields[3],
+                    "sa_id": fields[4],
+                    "cpi": fields[5],
+                    "is_ip6": fields[6],
+                    "engine_index": fields[7],
+                    "sw_if_index": fields[8],
+                    "length": fields[9],
+                    "src": fields[10],
+                    "dst": fields[11],
+                }
+            )
+    return events
