@@ -117,3 +117,55 @@ def write_stats(path: Path, snapshots: list[Snapshot]) -> Path:
         for snap in snapshots:
             writer.add(snap, 0)
     return path
+
+
+def host_recording(
+    name: str,
+    interfaces: list[tuple[int, str, str, list[str]]],
+    dumps: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """An API recording of a host with ``interfaces`` ``(sw_if_index, name,
+    dev_type, addresses)`` and tunnel ``dumps`` ``{method: details}``."""
+    calls: list[dict[str, Any]] = [
+        {
+            "method": "sw_interface_dump",
+            "args": {"name_filter_valid": False, "name_filter": ""},
+            "reply": None,
+            "details": [
+                {"sw_if_index": i, "interface_name": n, "interface_dev_type": t, "flags": 3}
+                for i, n, t, _ in interfaces
+            ],
+        }
+    ]
+    for index, _, _, addresses in interfaces:
+        for is_ipv6 in (False, True):
+            calls.append(
+                {
+                    "method": "ip_address_dump",
+                    "args": {"sw_if_index": index, "is_ipv6": is_ipv6},
+                    "reply": None,
+                    "details": [
+                        {"sw_if_index": index, "prefix": f"{a}/24"}
+                        for a in addresses
+                        if (":" in a) == is_ipv6
+                    ],
+                }
+            )
+    arg = {"ipsec_sa_v5_dump": "sa_id", "ipcomp_sa_dump": "sa_id"}
+    for method, details in dumps.items():
+        calls.append(
+            {
+                "method": method,
+                "args": {arg.get(method, "sw_if_index"): 0xFFFFFFFF},
+                "reply": None,
+                "details": details,
+            }
+        )
+    methods = {"sw_interface_dump": True, **{m: True for m in dumps}}
+    return {
+        "format": RECORDING_FORMAT,
+        "host": name,
+        "unreachable": None,
+        "methods": methods,
+        "calls": calls,
+    }

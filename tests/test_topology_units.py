@@ -182,7 +182,7 @@ def test_visual_language_follows_vpp(tmp_path: Path) -> None:
     view = collect_graph(source, (a, b), GraphFilter())
     dot = graph_dot(view)
     assert 'n3 [label="ip4-drop' in dot and "shape=octagon" in dot
-    assert "subgraph cluster_ipcomp" in dot and "cluster_legend" in dot
+    assert "subgraph cluster_ipcomp" in dot and "fill: vectors per call" in dot
     assert "~450 pps" in dot  # pg-input -> ip4-input over 2 s
     assert render(dot, "svg").startswith(b"<?xml")
     assert render(dot, "png", "neato")[:4] == b"\x89PNG"

@@ -68,13 +68,13 @@ def _summed(snap: Snapshot, name: str) -> np.ndarray | None:
     return np.asarray(value.sum(axis=0, dtype=np.uint64), dtype=np.float64)
 
 
-def names_of(snap: Snapshot, name: str) -> list[str | None]:
-    """The name vector ``name``, empty when absent or not a list."""
+def names_of(snap: Snapshot, name: str) -> list[str | None] | None:
+    """The name vector ``name``; ``None`` when absent or not a name vector."""
     try:
         value = snap[name]
     except KeyError:
-        return []
-    return value if isinstance(value, list) else []
+        return None
+    return value if isinstance(value, list) else None
 
 
 def _delta(earlier: np.ndarray | None, later: np.ndarray | None) -> np.ndarray | None:
@@ -95,7 +95,7 @@ def _delta(earlier: np.ndarray | None, later: np.ndarray | None) -> np.ndarray |
 def node_rates(earlier: Snapshot, later: Snapshot, rates: Rates) -> None:
     """Fill ``rates.nodes`` from the node counters of two snapshots."""
     names = names_of(later, "/sys/node/names")
-    if not names:
+    if names is None:
         rates.problems.append("no /sys/node/names (statseg per-node-counters off?)")
         return
     deltas = {
@@ -123,7 +123,7 @@ def node_rates(earlier: Snapshot, later: Snapshot, rates: Rates) -> None:
 def interface_rates(earlier: Snapshot, later: Snapshot, rates: Rates) -> None:
     """Fill ``rates.interfaces`` from ``/if/rx`` and ``/if/tx``."""
     names = names_of(later, "/if/names")
-    if not names:
+    if names is None:
         rates.problems.append("no /if/names in the stats segment")
         return
     rx = _delta(_summed(earlier, "/if/rx"), _summed(later, "/if/rx"))

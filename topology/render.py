@@ -1,7 +1,7 @@
 """Graphviz diagrams of a graph view and of a tunnel map, and their output.
 
 Graph visual language (as VPP's ``show vlib graphviz``): fill colour by
-vectors per call (``ylorrd8`` scheme, 1-32 -> 1 ... 225+ -> 8), minimum width
+vectors per call (``ylorrd8`` colours, 1-32 -> 1 ... 225+ -> 8), minimum width
 ``1 + log10(clocks per packet + 1)``; both explained in a legend. Drop nodes
 are red octagons, punt nodes purple houses, output nodes boxes; ipcomp and
 IPsec nodes sit in marked clusters. Arcs carry the estimated packets/s
@@ -25,6 +25,8 @@ from vppcomp.topology.tunnel_model import Host, TunnelEnd
 FORMATS = ("svg", "png", "pdf", "dot")
 ENGINES = ("dot", "neato", "fdp", "sfdp", "circo", "twopi")
 FONT = "Helvetica"
+# Graphviz's ylorrd8 colour scheme, which VPP's own graphviz output uses.
+YLORRD8 = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026")
 
 
 def si(value: float, unit: str) -> str:
@@ -56,40 +58,22 @@ def _note(dot: graphviz.Digraph, problems: Iterable[str]) -> None:
 
 
 def _legend(dot: graphviz.Digraph) -> None:
-    with dot.subgraph(name="cluster_legend") as legend:
-        legend.attr(label="Legend", fontsize="12", style="solid", color="grey")
-        ranges = ("1-32", "33-64", "65-96", "97-128", "129-160", "161-192", "193-224", "225+")
-        for i, text in enumerate(ranges, 1):
-            legend.node(
-                f"legend_vpc{i}",
-                text,
-                shape="circle",
-                style="filled",
-                colorscheme="ylorrd8",
-                fillcolor=str(i),
-                fixedsize="true",
-                width="0.7",
-                fontsize="9",
-            )
-        for i in range(1, 8):
-            legend.edge(f"legend_vpc{i}", f"legend_vpc{i + 1}", style="invis")
-        legend.node("legend_vpc", "colour: vectors/call", shape="plaintext", fontsize="10")
-        legend.edge("legend_vpc", "legend_vpc1", style="invis")
-        previous = "legend_cpp"
-        legend.node(previous, "size: clocks/packet", shape="plaintext", fontsize="10")
-        for clocks in (10, 100, 1000):
-            name = f"legend_cpp{clocks}"
-            legend.node(
-                name, str(clocks), shape="circle", fixedsize="true",
-                width=f"{size_ratio(clocks) / 2:.2f}", fontsize="9",
-            )  # fmt: skip
-            legend.edge(previous, name, style="invis")
-            previous = name
-        legend.node("legend_drop", "drop", shape="octagon", color="red", fontsize="9")
-        legend.node("legend_punt", "punt", shape="house", color="purple", fontsize="9")
-        legend.node("legend_out", "output", shape="box", fontsize="9")
-        legend.edge("legend_drop", "legend_punt", style="invis")
-        legend.edge("legend_punt", "legend_out", style="invis")
+    """One compact legend node (an HTML-like table)."""
+    ranges = ("1-32", "33-64", "65-96", "97-128", "129-160", "161-192", "193-224", "225+")
+    colours = "".join(f'<TD BGCOLOR="{YLORRD8[i]}">{text}</TD>' for i, text in enumerate(ranges))
+    sizes = ", ".join(f"{c} clk/pkt: {size_ratio(c):.1f}" for c in (10, 100, 1000))
+    label = (
+        '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
+        '<TR><TD COLSPAN="8"><B>Legend</B></TD></TR>'
+        f'<TR><TD COLSPAN="8">fill: vectors per call</TD></TR><TR>{colours}</TR>'
+        f'<TR><TD COLSPAN="8">minimum width: 1 + log10(clocks/packet + 1): {sizes}</TD></TR>'
+        '<TR><TD COLSPAN="3"><FONT COLOR="red">octagon: drop</FONT></TD>'
+        '<TD COLSPAN="3"><FONT COLOR="purple">house: punt</FONT></TD>'
+        '<TD COLSPAN="2">box: output</TD></TR>'
+        '<TR><TD COLSPAN="8">arcs: ~estimated packets/s; dashed: no traffic</TD></TR>'
+        "</TABLE>>"
+    )
+    dot.node("legend", label, shape="plaintext", fontsize="10")
 
 
 def _node_attrs(view: NodeView) -> dict[str, str]:
@@ -105,8 +89,7 @@ def _node_attrs(view: NodeView) -> dict[str, str]:
         ratio = size_ratio(rate.clocks_per_packet)
         attrs.update(
             style="filled",
-            colorscheme="ylorrd8",
-            fillcolor=str(colour_index(rate.vectors_per_call)),
+            fillcolor=YLORRD8[colour_index(rate.vectors_per_call) - 1],
             width=f"{ratio:.2f}",
             fontsize=f"{11 + 3 * ratio:.1f}",
             label=(

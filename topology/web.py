@@ -20,7 +20,6 @@ unknown engine is a 422.
 
 from __future__ import annotations
 
-import html
 import json
 import threading
 from dataclasses import dataclass, field
@@ -104,9 +103,10 @@ class _Topology:
         self.histories: dict[str, SnapshotHistory] = {}
 
     def stats(self, spec: HostSpec) -> tuple[tuple[Snapshot, Snapshot] | None, str | None]:
-        history = self.histories.get(spec.name)
+        key = f"{spec.stats_socket}|{spec.stats_recording}"
+        history = self.histories.get(key)
         if history is None:
-            history = self.histories[spec.name] = SnapshotHistory(spec, self.settings.interval)
+            history = self.histories[key] = SnapshotHistory(spec, self.settings.interval)
         try:
             return history.pair(), None
         except (*STATS_ERRORS, ValueError) as error:
@@ -147,22 +147,30 @@ PAGE = """<!DOCTYPE html>
 <h1>VPP topology</h1>
 <p id="status">loading...</p>
 <section><h2>Packet graph</h2>
-<img id="graph" alt="VPP packet graph" src="graph.svg{query}"></section>
-<section><h2>Tunnels</h2><img id="tunnels" alt="tunnels between hosts" src="tunnels.svg"></section>
+<img id="graph" alt="VPP packet graph"></section>
+<section><h2>Tunnels</h2><img id="tunnels" alt="tunnels between hosts"></section>
 <script>
 const refreshMs = {refresh_ms};
 function reload() {{
   const t = Date.now();
-  let pending = 2;
-  for (const [id, base] of [["graph", "graph.svg" + {query_js}], ["tunnels", "tunnels.svg"]]) {{
+  const sources = [["graph", "graph.svg" + {query_js}], ["tunnels", "tunnels.svg"]];
+  const failed = [];
+  let pending = sources.length;
+  for (const [id, base] of sources) {{
     const next = new Image();
-    next.onload = next.onerror = () => {{
-      document.getElementById(id).src = next.src;
+    const done = (ok) => {{
+      const img = document.getElementById(id);
+      if (ok) {{ img.src = next.src; }} else {{ failed.push(id); }}
+      img.dataset.state = ok ? "loaded" : "failed";
       if (--pending === 0) {{
-        document.getElementById("status").textContent =
-          "updated " + new Date().toLocaleTimeString() + ", every " + refreshMs / 1000 + " s";
+        document.getElementById("status").textContent = (failed.length
+          ? "failed to load: " + failed.join(", ") + "; "
+          : "") + "updated " + new Date().toLocaleTimeString() + ", every "
+          + refreshMs / 1000 + " s";
       }}
     }};
+    next.onload = () => done(true);
+    next.onerror = () => done(false);
     next.src = base + (base.includes("?") ? "&" : "?") + "t=" + t;
   }}
 }}
@@ -209,7 +217,6 @@ def topology_router(settings: TopologySettings) -> APIRouter:
         query = "?" + urlencode(params) if params else ""
         return HTMLResponse(
             PAGE.format(
-                query=html.escape(query),
                 query_js=json.dumps(query),
                 refresh_ms=int(settings.refresh * 1000),
             )

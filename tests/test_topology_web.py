@@ -1,0 +1,169 @@
+"""The topology router in a FastAPI app: HTTP answers, and the page in headless Chromium."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from test_topology_data import (
+    graph_recording,
+    host_recording,
+    node_snapshot,
+    write_json,
+    write_stats,
+)
+from test_topology_units import NAMES, NODES
+
+from vppcomp.topology.inventory import HostSpec
+from vppcomp.topology.web import TopologySettings, topology_router
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def gre(index: int, src: str, dst: str) -> dict[str, object]:
+    return {"tunnel": {"sw_if_index": index, "src": src, "dst": dst, "instance": 0}}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> TopologySettings:
+    zero = [0] * len(NAMES)
+    vectors = [1000, 1000, 900, 100, 300, 900, 100, 900, 0]
+    stats = write_stats(
+        tmp_path / "stats.vcr",
+        [
+            node_snapshot(NAMES, zero, zero, zero, taken_at=10.0),
+            node_snapshot(NAMES, vectors, [v // 8 for v in vectors], [v * 90 for v in vectors],
+                          taken_at=12.0, heartbeat=2),
+        ],
+    )  # fmt: skip
+    graph = write_json(tmp_path / "graph.json", graph_recording(NODES, host="west"))
+    west = host_recording(
+        "west",
+        [(1, "memif0/0", "memif", ["10.0.0.1"]), (2, "gre0", "GRE", [])],
+        {"gre_tunnel_dump": [gre(2, "10.0.0.1", "10.0.0.2")]},
+    )
+    east = host_recording(
+        "east",
+        [(1, "memif0/0", "memif", ["10.0.0.2"]), (3, "gre5", "GRE", [])],
+        {"gre_tunnel_dump": [gre(3, "10.0.0.2", "10.0.0.1")]},
+    )
+    return TopologySettings(
+        graph_host=HostSpec("west", api_recording=str(graph), stats_recording=str(stats)),
+        tunnel_hosts=[
+            HostSpec("west", api_recording=str(write_json(tmp_path / "west.json", west))),
+            HostSpec("east", api_recording=str(write_json(tmp_path / "east.json", east))),
+            HostSpec("south", api_socket=str(tmp_path / "missing.sock")),
+        ],
+        refresh=2.0,
+    )
+
+
+def app_for(settings: TopologySettings) -> FastAPI:
+    app = FastAPI()
+    app.include_router(topology_router(settings))
+    return app
+
+
+def text(response: httpx.Response) -> str:
+    """An SVG answer's text with XML character references resolved."""
+    return html.unescape(response.content.decode())
+
+
+def test_router_serves_both_diagrams_and_the_page(settings: TopologySettings) -> None:
+    client = TestClient(app_for(settings))
+    graph = client.get("/topology/graph.svg")
+    assert graph.status_code == 200 and graph.headers["content-type"] == "image/svg+xml"
+    assert "ipcomp4-compress" in text(graph) and "ip6-input" not in text(graph)
+    everything = client.get("/topology/graph.svg", params={"all": "true", "engine": "neato"})
+    assert "ip6-input" in text(everything)
+    tunnels = text(client.get("/topology/tunnels.svg"))
+    assert "gre0" in tunnels and "gre5" in tunnels
+    assert "south: unreachable" in tunnels and "missing.sock" in tunnels
+    assert client.get("/topology/graph.svg", params={"engine": "bogus"}).status_code == 422
+    page = client.get("/topology/", params={"match": "ip4-*"}).text
+    assert 'id="graph"' in page and 'id="tunnels"' in page
+    assert '"?match=ip4-%2A"' in page and "const refreshMs = 2000;" in page
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(settings: TopologySettings) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app_for(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}/topology/"
+    server.should_exit = True
+    thread.join(10)
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("no headless Chromium (apt-get install chromium)")
+
+
+def run_chromium(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory(prefix="topology-chromium-") as profile:
+        return subprocess.run(
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=8000",
+                *extra,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": profile},
+        )
+
+
+def test_page_in_headless_chromium_loads_both_diagrams(served: str) -> None:
+    dom = run_chromium(served, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "/topology/graph.svg?t=" in dom.stdout and "/topology/tunnels.svg?t=" in dom.stdout
+    assert dom.stdout.count('data-state="loaded"') == 2, dom.stdout
+    status = re.search(r'<p id="status">([^<]*)</p>', dom.stdout)
+    assert status is not None and status.group(1).startswith("updated "), status
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "topology_page.png"
+    shot.unlink(missing_ok=True)
+    result = run_chromium(served, f"--screenshot={shot}", "--window-size=1400,2200")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
