@@ -151,7 +151,7 @@ def pg_replay(
     """Send ``frames`` (Ethernet) into ``interface`` with the packet generator
     and capture what leaves the pg interfaces in ``capture`` (name -> number of
     frames expected).  Returns the captured frames per interface."""
-    from scapy.utils import rdpcap, wrpcap  # noqa: PLC0415
+    from scapy.utils import rdpcap, wrpcap
 
     work = Path(vpp.workdir)
     src = work / f"{name}-in.pcap"
@@ -191,7 +191,7 @@ def _stream_done(show: str, name: str) -> bool:
 
 
 def _raw_ether(frame: bytes) -> Any:
-    from scapy.layers.l2 import Ether  # noqa: PLC0415
+    from scapy.layers.l2 import Ether
 
     return Ether(frame)
 
@@ -200,7 +200,7 @@ def _raw_ether(frame: bytes) -> Any:
 
 
 def stats_client(vpp: Any) -> Any:
-    from vpp_papi.vpp_stats import VPPStats  # noqa: PLC0415
+    from vpp_papi.vpp_stats import VPPStats
 
     client = VPPStats(str(vpp.stats_socket))
     client.connect()

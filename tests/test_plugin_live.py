@@ -49,8 +49,20 @@ INNER_SRC = {4: "10.0.0.2", 6: "2001:db8::2"}
 INNER_NET = {4: "172.16.0.0/16", 6: "2001:db8:ff::/48"}
 SIZES = [64, 100, 512, 1400, 4000, 9000]
 KINDS = ["text", "random", "zeros"]
-WORDS = [b"GET ", b"/index.html ", b"HTTP/1.1\r\n", b"Host: example.org\r\n", b"the ",
-         b"quick ", b"brown ", b"fox ", b"{\"key\": ", b"\"value\"}, ", b"lazy ", b"dog. "]
+WORDS = [
+    b"GET ",
+    b"/index.html ",
+    b"HTTP/1.1\r\n",
+    b"Host: example.org\r\n",
+    b"the ",
+    b"quick ",
+    b"brown ",
+    b"fox ",
+    b'{"key": ',
+    b'"value"}, ',
+    b"lazy ",
+    b"dog. ",
+]
 
 
 # --- packet building and parsing (independent of the plugin) ---------------
@@ -81,18 +93,35 @@ def udp(sport: int, dport: int, data: bytes) -> bytes:
 
 def ip4_packet(src: str, dst: str, proto: int, body: bytes, ttl: int = 64, ident: int = 1) -> bytes:
     hdr = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident, 0, ttl, proto, 0,
-        ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed,
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(body),
+        ident,
+        0,
+        ttl,
+        proto,
+        0,
+        ipaddress.IPv4Address(src).packed,
+        ipaddress.IPv4Address(dst).packed,
     )
     hdr = hdr[:10] + struct.pack("!H", ip4_checksum(hdr)) + hdr[12:]
     return hdr + body
 
 
 def ip6_packet(src: str, dst: str, nh: int, body: bytes, hlim: int = 64) -> bytes:
-    return struct.pack(
-        "!IHBB16s16s", 0x60000000, len(body), nh, hlim,
-        ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed,
-    ) + body
+    return (
+        struct.pack(
+            "!IHBB16s16s",
+            0x60000000,
+            len(body),
+            nh,
+            hlim,
+            ipaddress.IPv6Address(src).packed,
+            ipaddress.IPv6Address(dst).packed,
+        )
+        + body
+    )
 
 
 def inner_packet(af: int, size: int, kind: str, seq: int, rng: random.Random) -> bytes:
@@ -214,7 +243,8 @@ def make_traffic(inner_af: int, seed: int = 1) -> list[bytes]:
 
 @pytest.fixture
 def vpp_pair(
-    vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild  # noqa: F811
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
 ) -> tuple[Any, Any]:
     a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
     b = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
@@ -315,9 +345,10 @@ def test_tunnel_wire_round_trip_counters(
             expect["bypass"][1] + expect["incompressible"][1],
         )
         assert sa_counter(stats, "rx-errors", 0) == (0, 0)
-        rx = stats["/if/rx"]
-        sw_if_index = int(b.cli("show interface ipcomp0").split()[1]) if False else None
-        del rx, sw_if_index
+        assert (
+            error_counter(stats, f"ipcomp{outer}-decompress", "decompressed")
+            == (expect["compressed"][0])
+        )
     finally:
         stats.disconnect()
 
@@ -333,10 +364,10 @@ def fuzz_packets(n: int, seed: int, limit: int) -> tuple[list[bytes], dict[str, 
     local, peer, _ = OUTER[4]
     expected: dict[str, int] = {}
     frames = []
-    seeds = [inner_packet(4, s, k, i, rng) for i, (s, k) in enumerate(
-        [(100, "text"), (600, "zeros"), (1400, "text"), (300, "random")])]
-    good = [zlib.compressobj(1, zlib.DEFLATED, -15).compress(p) for p in seeds]
-    good = [g + zlib.compressobj(1, zlib.DEFLATED, -15).flush() for g in good]
+    seeds = [
+        inner_packet(4, s, k, i, rng)
+        for i, (s, k) in enumerate([(100, "text"), (600, "zeros"), (1400, "text"), (300, "random")])
+    ]
     good = []
     for p in seeds:
         c = zlib.compressobj(rng.choice([0, 1, 6, 9]), zlib.DEFLATED, -15)
@@ -347,7 +378,7 @@ def fuzz_packets(n: int, seed: int, limit: int) -> tuple[list[bytes], dict[str, 
     for i in range(n):
         cpi = CPI if rng.random() < 0.9 else rng.randrange(0, 65536)
         nh = 4 if rng.random() < 0.9 else rng.choice([0, 41, 6, 17, 108])
-        inner, data = rng.choice(good)
+        _inner, data = rng.choice(good)
         m = rng.randrange(9)
         if m == 0:
             body = rng.randbytes(rng.randrange(0, 1500))
@@ -403,11 +434,18 @@ def predict(ipcomp: bytes, nh: int, cpi: int, limit: int, hdr_cut: bool) -> str:
     if not d.eof:
         return "truncated_deflate"
     if nh == 4:
-        ok = len(out) >= 20 and out[0] >> 4 == 4 and (out[0] & 0xF) >= 5 and (
-            struct.unpack("!H", out[2:4])[0] == len(out))
+        ok = (
+            len(out) >= 20
+            and out[0] >> 4 == 4
+            and (out[0] & 0xF) >= 5
+            and (struct.unpack("!H", out[2:4])[0] == len(out))
+        )
     elif nh == 41:
-        ok = len(out) >= 40 and out[0] >> 4 == 6 and struct.unpack("!H", out[4:6])[0] + 40 == len(
-            out)
+        ok = (
+            len(out) >= 40
+            and out[0] >> 4 == 6
+            and struct.unpack("!H", out[4:6])[0] + 40 == len(out)
+        )
     else:
         ok = False
     return "decompressed" if ok else "bad_inner"
@@ -429,8 +467,10 @@ def test_fuzz_100k(vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild) 
         for verdict, count in expected.items():
             assert got[verdict] == count, (verdict, got, expected)
         drops = n - got["decompressed"]
-        assert sa_counter(stats, "rx-errors", 0)[0] == drops - got["unknown_cpi"] - got[
-            "nested"] - got["truncated"]
+        assert (
+            sa_counter(stats, "rx-errors", 0)[0]
+            == drops - got["unknown_cpi"] - got["nested"] - got["truncated"]
+        )
         events = [e for e in read_events(stats) if e["type"] == "decompress-failure"]
         assert events, "no decompress-failure events"
         for e in events[-50:]:
