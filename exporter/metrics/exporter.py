@@ -153,7 +153,7 @@ class Exporter:
                 stats.connects,
             ),
             (
-                "counter_resets",
+                "cleared_series",
                 "Counter series that went backwards without a restart "
                 "(cleared); exported values were kept monotonic.",
                 self.guard.resets,

@@ -75,9 +75,10 @@ def histogram(
 ) -> Metric:
     """A histogram family from per-row bin counts ``bins`` (rows, n_bins).
 
-    Buckets are cumulative with ``le`` = ``upper_bounds`` (last is +Inf);
-    ``_count`` is the total; ``_sum`` is emitted only when ``sums`` gives the
-    exact sum of observations (a log2 histogram alone does not know it)."""
+    Buckets are cumulative with ``le`` = ``upper_bounds`` (last is +Inf).
+    ``_sum`` and ``_count`` are emitted only when ``sums`` gives the exact sum
+    of observations (a log2 histogram alone does not know it, and OpenMetrics
+    has no ``_count`` without ``_sum``); the +Inf bucket is the count."""
     family = HistogramMetricFamily(name, documentation, labels=labels)
     cumulative = np.cumsum(bins, axis=1, dtype=np.uint64).tolist()
     les = [floatToGoString(bound) for bound in upper_bounds]
@@ -87,9 +88,8 @@ def histogram(
         row = rows[i]
         for le, value in zip(les, cumulative[i], strict=True):
             samples.append(Sample(name + "_bucket", {**row, "le": le}, value))
-        total = cumulative[i][-1] if les else 0
-        samples.append(Sample(name + "_count", row, total))
         if sums is not None:
+            samples.append(Sample(name + "_count", row, cumulative[i][-1]))
             samples.append(Sample(name + "_sum", row, sums[i]))
     return family
 

@@ -67,6 +67,8 @@ PAYLOAD_HISTOGRAMS: dict[str, str] = {
     "/net/ipcomp/hist/decompress-out-bytes": "decompress",
 }
 EVENTS = "/net/ipcomp/events"
+CALLS = "/net/ipcomp/engine/calls/<op>, indexed by engine"
+CLOCKS = "/net/ipcomp/engine/clocks/<op>, indexed by engine"
 
 
 def engine_names(snap: Snapshot) -> list[str]:
@@ -169,8 +171,8 @@ class IpcompCollector:
                 calls,
                 entities,
                 [
-                    ("vpp_ipcomp_engine_ops", f"Operations handed to the engine ({calls})."),
-                    ("vpp_ipcomp_engine_input_bytes", f"Bytes handed to the engine ({calls})."),
+                    ("vpp_ipcomp_engine_ops", f"Operations handed to the engine ({CALLS})."),
+                    ("vpp_ipcomp_engine_input_bytes", f"Bytes handed to the engine ({CALLS})."),
                 ],
             )
             path = f"{ENGINE_PREFIX}clocks/{op}"
@@ -180,7 +182,7 @@ class IpcompCollector:
                 merged.append(
                     families.counter(
                         "vpp_ipcomp_engine_clocks",
-                        f"CPU clock cycles spent in the engine ({path}).",
+                        f"CPU clock cycles spent in the engine ({CLOCKS}).",
                         series.labels,
                         series.rows,
                         series.data.tolist(),

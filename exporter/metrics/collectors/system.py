@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 from prometheus_client.core import Metric
 
 from vppcomp.metrics import families
@@ -56,9 +57,13 @@ class SystemCollector:
     def collect(self, scrape: Scrape) -> Iterable[Metric]:
         snap = scrape.snapshot
         for path, (family, kind, text) in SCALARS.items():
-            if scrape.wants(path):
-                build = families.counter if kind == "counter" else families.gauge
-                yield build(family, f"{text} ({path})", (), [{}], [snap[path]])
+            if not scrape.wants(path):
+                continue
+            if kind == "counter":
+                value = scrape.guard.apply(path, np.array([snap[path]], np.uint64)).tolist()
+                yield families.counter(family, f"{text} ({path})", (), [{}], value)
+            else:
+                yield families.gauge(family, f"{text} ({path})", (), [{}], [snap[path]])
         for path, (family, text) in PER_THREAD.items():
             if scrape.wants(path) and snap.type(path) == StatType.COUNTER_VECTOR_SIMPLE:
                 values = snap[path][0].tolist() if snap[path].shape[0] else []

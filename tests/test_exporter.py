@@ -1,0 +1,344 @@
+"""The exporter against replayed segments: golden exposition files, the README
+table, promtool, counter monotonicity, restarts, a missing VPP, a corrupt
+segment, filters and the text encoder.
+
+Golden files live in tests/golden/; ``UPDATE_GOLDEN=1 pytest ...`` rewrites
+them (review the diff: a changed name or label is a breaking change).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from prometheus_client.exposition import generate_latest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as parse_openmetrics,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+from vppcomp.metrics.collectors import COLLECTORS, build_collectors
+from vppcomp.metrics.exporter import Exporter
+from vppcomp.metrics.exposition import render_text
+from vppcomp.metrics.guard import CounterGuard
+from vppcomp.metrics.options import Options
+from vppcomp.statseg.client import StatsClient
+from vppcomp.statseg.layout import HEADER, StatType
+from vppcomp.statseg.replay import SegmentServer
+from vppcomp.statseg.snapshot import snapshot_from_mapping
+from vppcomp.statseg.writer import SegmentWriter, build_segment
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from exporter_shapes import exporter_snapshot  # noqa: E402
+
+GOLDEN = Path(__file__).parent / "golden"
+README = ROOT / "exporter" / "README.md"
+SIZE = 4 << 20
+
+Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse(text: str) -> Series:
+    """Every sample of a text exposition, keyed by name and label set."""
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def without_self_metrics(text: str) -> str:
+    """The exposition minus ``vpp_exporter_*`` (durations and times vary)."""
+    return "".join(
+        line + "\n"
+        for line in text.splitlines()
+        if not re.match(r"(# (HELP|TYPE) )?vpp_exporter_", line)
+    )
+
+
+def make_exporter(socket: Path, **options: object) -> Exporter:
+    return Exporter(
+        StatsClient(str(socket), liveness_interval=0.0),
+        build_collectors(),
+        Options(**options),
+    )
+
+
+def scrape(exporter: Exporter) -> str:
+    return render_text(exporter.collect()).decode()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[SegmentServer]:
+    """A stats socket serving :func:`exporter_snapshot`."""
+    with SegmentServer(tmp_path / "stats.sock", SIZE) as srv:
+        srv.publish(exporter_snapshot())
+        yield srv
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1 once and review it"
+    assert text == path.read_text(), f"exposition differs from {path}"
+
+
+@pytest.mark.parametrize(
+    ("golden", "options"),
+    [
+        ("exporter_default.prom", {}),
+        ("exporter_per_thread.prom", {"per_thread": True}),
+        ("exporter_used_only.prom", {"used_only": True}),
+    ],
+)
+def test_golden_exposition(server: SegmentServer, golden: str, options: dict) -> None:
+    exporter = make_exporter(Path(server.socket_path), **options)
+    check_golden(golden, without_self_metrics(scrape(exporter)))
+
+
+def test_golden_openmetrics(server: SegmentServer) -> None:
+    exporter = make_exporter(Path(server.socket_path))
+    body, content_type = exporter.render("application/openmetrics-text; version=1.0.0")
+    assert content_type.startswith("application/openmetrics-text")
+    text = body.decode()
+    assert text.endswith("# EOF\n")
+    list(parse_openmetrics(text))  # the strict OpenMetrics parser accepts it
+    check_golden("exporter_openmetrics.txt", without_self_metrics(text))
+
+
+def readme_table() -> dict[str, str]:
+    """Family name -> type, from the metric table in exporter/README.md."""
+    table = {}
+    for match in re.finditer(r"^\| `(vpp_[a-z0-9_]+)` \| (\w+) \|", README.read_text(), re.M):
+        table[match.group(1)] = match.group(2)
+    return table
+
+
+def test_readme_table_is_the_exposition(server: SegmentServer) -> None:
+    """Every family exported is in the frozen README table with its type, and
+    every family in the table is exported by the golden segment."""
+    exporter = make_exporter(Path(server.socket_path))
+    exported = {
+        m.name + ("_total" if m.type == "counter" else ""): m.type for m in exporter.collect()
+    }
+    assert exported == readme_table()
+
+
+def test_text_encoder_agrees_with_prometheus_client(server: SegmentServer) -> None:
+    exporter = make_exporter(Path(server.socket_path), per_thread=True)
+    metrics = exporter.collect()
+    ours = parse(render_text(metrics).decode())
+    reference = parse(generate_latest(_Registry(metrics)).decode())
+    assert ours == reference
+    lines = render_text(metrics).decode().splitlines()
+    assert [ln for ln in lines if ln.startswith("#")] == [
+        ln for ln in generate_latest(_Registry(metrics)).decode().splitlines() if ln.startswith("#")
+    ]
+
+
+class _Registry:
+    def __init__(self, metrics: list) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> list:
+        return self.metrics
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+@pytest.mark.parametrize("options", [{}, {"per_thread": True}])
+def test_promtool_check_metrics(server: SegmentServer, options: dict) -> None:
+    text = scrape(make_exporter(Path(server.socket_path), **options))
+    result = subprocess.run(
+        ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    assert not result.stdout.strip() and not result.stderr.strip()
+
+
+def test_values_are_the_segment_summed_over_threads(server: SegmentServer) -> None:
+    snap = exporter_snapshot()
+    series = parse(scrape(make_exporter(Path(server.socket_path))))
+    rx = snap["/if/rx"].sum(axis=0)
+    names = snap["/if/names"]
+    for index, name in enumerate(names):
+        key = ("vpp_interface_rx_bytes_total", frozenset({("interface", name)}))
+        if name in (None, "deleted"):
+            assert key not in series
+        else:
+            assert series[key] == rx[index, 1]
+    errors = snap["/node/errors"].sum(axis=0)
+    link = snap.symlink("/err/ipcomp4-decompress/corrupt")
+    assert link is not None
+    key = (
+        "vpp_node_errors_total",
+        frozenset({("node", "ipcomp4-decompress"), ("reason", "corrupt")}),
+    )
+    assert series[key] == errors[link.index]
+    into = snap["/net/ipcomp/sa/compressed-in"].sum(axis=0)
+    out = snap["/net/ipcomp/sa/compressed-out"].sum(axis=0)
+    sa = frozenset({("sa", "200")})
+    assert series[("vpp_ipcomp_sa_saved_bytes_total", sa)] == into[1, 1] - out[1, 1]
+    assert series[("vpp_ipcomp_sa_compression_ratio", sa)] == pytest.approx(into[1, 1] / out[1, 1])
+    hist = snap["/net/ipcomp/engine/isal/compress-clocks"].total()
+    labels = {("engine", "isal"), ("op", "compress")}
+    assert series[("vpp_ipcomp_engine_op_clocks_count", frozenset(labels))] == hist.sum()
+    inf = frozenset({*labels, ("le", "+Inf")})
+    assert series[("vpp_ipcomp_engine_op_clocks_bucket", inf)] == hist.sum()
+    clocks = snap["/net/ipcomp/engine/clocks/compress"].sum(axis=0)[0]
+    assert series[("vpp_ipcomp_engine_op_clocks_sum", frozenset(labels))] == clocks
+    assert series[("vpp_up", frozenset())] == 1
+
+
+def counter_values(text: str) -> Series:
+    return {k: v for k, v in parse(text).items() if k[0].endswith(("_total", "_bucket", "_count"))}
+
+
+def test_counters_never_go_backwards_across_a_clear(server: SegmentServer) -> None:
+    exporter = make_exporter(Path(server.socket_path))
+    server.publish(exporter_snapshot(tick=3))
+    before = counter_values(scrape(exporter))
+    server.publish(exporter_snapshot(tick=0))  # every counter cleared and counting again
+    after = counter_values(scrape(exporter))
+    self_metrics = {k for k in after if k[0].startswith("vpp_exporter_")}
+    vpp = set(after) - self_metrics
+    assert vpp and all(after[k] >= before[k] for k in vpp if k in before)
+    cleared = [k for k in vpp if k in before and before[k] > 0]
+    assert any(after[k] > before[k] for k in cleared)
+    series = parse(scrape(exporter))
+    assert series[("vpp_exporter_cleared_series_total", frozenset())] > 0
+    assert series[("vpp_exporter_vpp_restarts_total", frozenset())] == 0
+
+
+def test_restart_is_detected_and_counted(server: SegmentServer) -> None:
+    exporter = make_exporter(Path(server.socket_path))
+    server.publish(exporter_snapshot(tick=3))
+    before = parse(scrape(exporter))
+    server.restart()
+    server.publish(exporter_snapshot(tick=0))
+    after = parse(scrape(exporter))
+    assert after[("vpp_exporter_vpp_restarts_total", frozenset())] == 1
+    assert after[("vpp_exporter_cleared_series_total", frozenset())] == 0
+    key = ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")}))
+    assert after[key] < before[key]  # a real restart starts counters again
+    assert after[key] == exporter_snapshot(tick=0)["/if/rx"].sum(axis=0)[1, 0]
+
+
+def test_missing_vpp_then_vpp_appears(tmp_path: Path) -> None:
+    exporter = make_exporter(tmp_path / "stats.sock")
+    series = parse(scrape(exporter))
+    assert series[("vpp_up", frozenset())] == 0
+    assert {k for k in series if k[0].startswith("vpp_interface")} == set()
+    for name in COLLECTORS:
+        key = ("vpp_exporter_scrape_collector_success", frozenset({("collector", name)}))
+        assert series[key] == 0
+    with SegmentServer(tmp_path / "stats.sock", SIZE) as srv:
+        srv.publish(exporter_snapshot())
+        series = parse(scrape(exporter))
+    assert series[("vpp_up", frozenset())] == 1
+    assert ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")})) in series
+    series = parse(scrape(exporter))  # and gone again
+    assert series[("vpp_up", frozenset())] == 0
+
+
+def test_corrupt_segment_is_reported_not_fatal(server: SegmentServer) -> None:
+    exporter = make_exporter(Path(server.socket_path))
+    assert parse(scrape(exporter))[("vpp_up", frozenset())] == 1
+    image = bytearray(build_segment(exporter_snapshot()))
+    version, base, epoch, in_progress, _ = HEADER.unpack_from(image, 0)
+    HEADER.pack_into(image, 0, version, base, epoch + 1, in_progress, base + (1 << 40))
+    server.load_image(bytes(image))
+    series = parse(scrape(exporter))
+    assert series[("vpp_up", frozenset())] == 0
+    assert series[("vpp_exporter_segment_read_failures_total", frozenset())] >= 1
+    server.publish(exporter_snapshot(tick=1))
+    assert parse(scrape(exporter))[("vpp_up", frozenset())] == 1
+
+
+def test_failing_collector_is_isolated(server: SegmentServer) -> None:
+    class Broken:
+        name = "broken"
+
+        def collect(self, scrape: object) -> list:
+            raise RuntimeError("boom")
+
+    client = StatsClient(server.socket_path)
+    exporter = Exporter(client, [Broken(), *build_collectors()])
+    series = parse(scrape(exporter))
+    assert (
+        series[("vpp_exporter_scrape_collector_success", frozenset({("collector", "broken")}))] == 0
+    )
+    ok = ("vpp_exporter_scrape_collector_success", frozenset({("collector", "interfaces")}))
+    assert series[ok] == 1
+
+
+def test_include_and_exclude_patterns(server: SegmentServer) -> None:
+    only_if = parse(scrape(make_exporter(Path(server.socket_path), include=("/if/*",))))
+    vpp = {k[0] for k in only_if if not k[0].startswith("vpp_exporter_") and k[0] != "vpp_up"}
+    assert vpp and all(name.startswith("vpp_interface_") for name in vpp)
+    no_rx = parse(
+        scrape(make_exporter(Path(server.socket_path), exclude=("/if/rx*", "/err/ip4-*")))
+    )
+    assert not any(k[0].startswith("vpp_interface_rx_") and "bytes" in k[0] for k in no_rx)
+    assert ("vpp_interface_tx_bytes_total", frozenset({("interface", "loop0")})) in no_rx
+    errors = {dict(k[1])["node"] for k in no_rx if k[0] == "vpp_node_errors_total"}
+    assert errors and "ip4-input" not in errors
+
+
+def test_used_only_drops_zero_series(tmp_path: Path) -> None:
+    snap = exporter_snapshot()
+    entries = {n: (snap.type(n), snap.symlink(n) or snap.values[n]) for n in snap}
+    drops = snap["/if/punt"].copy()
+    drops[:, 1] = 0
+    entries["/if/punt"] = (StatType.COUNTER_VECTOR_SIMPLE, drops)
+    with SegmentServer(tmp_path / "s.sock", SIZE) as srv:
+        srv.publish(snapshot_from_mapping(entries))
+        every = parse(scrape(make_exporter(tmp_path / "s.sock")))
+        used = parse(scrape(make_exporter(tmp_path / "s.sock", used_only=True)))
+    key = ("vpp_interface_punt_packets_total", frozenset({("interface", "loop0")}))
+    assert every[key] == 0 and key not in used
+    assert ("vpp_interface_punt_packets_total", frozenset({("interface", "ipcomp0")})) in used
+
+
+def test_guard_keeps_series_monotonic_and_realigns() -> None:
+    guard = CounterGuard()
+    guard.begin((1, 1))
+    names = ["a", "b"]
+    assert guard.apply("k", np.array([5, 7], np.uint64), names).tolist() == [5, 7]
+    assert guard.apply("k", np.array([2, 9], np.uint64), names).tolist() == [7, 9]
+    assert guard.resets == 1
+    # index 0 is now another interface: it starts from its own value
+    assert guard.apply("k", np.array([1, 10], np.uint64), ["c", "b"]).tolist() == [1, 10]
+    assert guard.clamp("d", np.array([4], np.uint64)).tolist() == [4]
+    assert guard.clamp("d", np.array([3], np.uint64)).tolist() == [4]
+    guard.begin((2, 2))
+    assert guard.restarts == 1
+    assert guard.apply("k", np.array([1, 1], np.uint64), names).tolist() == [1, 1]
+
+
+def test_large_segment_shapes(tmp_path: Path) -> None:
+    """Interfaces beyond the counter vectors and vectors beyond the names are
+    tolerated (VPP grows them separately)."""
+    snap = exporter_snapshot()
+    entries = {n: (snap.type(n), snap.symlink(n) or snap.values[n]) for n in snap}
+    entries["/if/names"] = (StatType.NAME_VECTOR, [*snap["/if/names"], "loop9", "loop10"])
+    entries["/sys/node/names"] = (StatType.NAME_VECTOR, snap["/sys/node/names"][:2])
+    with SegmentServer(tmp_path / "s.sock", SegmentWriter.required_size(snap) * 2) as srv:
+        srv.publish(snapshot_from_mapping(entries))
+        series = parse(scrape(make_exporter(tmp_path / "s.sock")))
+    assert (
+        "vpp_interface_info",
+        frozenset({("interface", "loop9"), ("sw_if_index", "4")}),
+    ) in series
+    assert ("vpp_interface_rx_packets_total", frozenset({("interface", "loop9")})) not in series
+    assert len({k for k in series if k[0] == "vpp_node_calls_total"}) == 2
