@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from plugin_vpp import (
     DECOMPRESS_ERRORS,
+    EVENT_FORMAT,
     PluginBuild,
     cli_ok,
     cli_script,
@@ -326,6 +327,21 @@ def test_tunnel_wire_round_trip_counters(
     finally:
         stats.disconnect()
 
+    # --- and the same through this project's own stats-segment reader ---
+    from vppcomp.statseg.client import StatsClient
+
+    with StatsClient(str(a.stats_socket)) as client:
+        snap = client.snapshot()
+    assert [int(x) for x in snap.total("/net/ipcomp/sa/compressed-in")[0]] == expect["compressed"][
+        :2
+    ]
+    assert int(snap.total("/net/ipcomp/sa/compressed-out")[0][1]) == expect["compressed"][2]
+    assert snap["/net/ipcomp/sas"] == 1 and snap["/net/ipcomp/tunnels"] == 1
+    ring = snap["/net/ipcomp/events"]
+    assert ring.entry_size == 64 and ring.schema_version == 1
+    records = [EVENT_FORMAT.unpack(r) for t in ring.threads for r in t.records]
+    assert [r[1] for r in records[:2]] == [1, 5]
+
     # --- round trip through B ---
     replay = [BCAST + f[6:] for f in got]
     out = pg_replay(b, "outer", replay, "pg0", capture={"pg1": len(replay)})["pg1"]
@@ -481,3 +497,176 @@ def test_fuzz_100k(vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild) 
         stats.disconnect()
     # still forwarding after the storm
     cli_ok(a, "show ipcomp")
+
+
+# --- transport mode ------------------------------------------------------
+
+
+def test_transport_mode(vpp_pair: tuple[Any, Any]) -> None:
+    a, b = vpp_pair
+    cli_script(
+        a,
+        """
+        create packet-generator interface pg0
+        create packet-generator interface pg1
+        set interface ip address pg0 10.0.0.1/24
+        set interface ip address pg1 192.168.1.1/24
+        set interface state pg0 up
+        set interface state pg1 up
+        ip neighbor pg1 192.168.1.2 02:00:00:00:00:02
+        ipcomp sa add id 9 local 192.168.1.1 peer 192.168.1.2 cpi 9 engine isal
+        ipcomp transport pg1 sa 9
+        """,
+    )
+    cli_script(
+        b,
+        """
+        create packet-generator interface pg0
+        set interface ip address pg0 192.168.1.2/24
+        set interface state pg0 up
+        ipcomp sa add id 9 local 192.168.1.2 peer 192.168.1.1 cpi 9 engine zlib
+        """,
+    )
+    rng = random.Random(3)
+    sent = []
+    for i, (size, kind) in enumerate(
+        [(60, "text"), (600, "text"), (1400, "zeros"), (800, "random")]
+    ):
+        data = payload(kind, size, rng)
+        sent.append(ip4_packet("10.0.0.2", "192.168.1.2", 17, udp(2000 + i, 9, data), ident=i))
+    got = pg_replay(a, "t", [ether(BCAST, 0x0800, p) for p in sent], "pg0", {"pg1": len(sent)})
+    frames = got["pg1"]
+    assert len(frames) == len(sent)
+    n_comp = comp_in = comp_out = 0
+    for orig, frame in zip(sent, frames, strict=True):
+        ver, proto, src, dst, body = parse_ip(frame)
+        assert ver == 4 and src == orig[12:16] and dst == orig[16:20]
+        if proto == 108:
+            nh, flags, cpi = struct.unpack("!BBH", body[:4])
+            assert (nh, flags, cpi) == (17, 0, 9)
+            assert raw_inflate(body[4:]) == orig[20:]
+            n_comp += 1
+            comp_in += len(orig) - 20
+            comp_out += len(body)
+        else:
+            assert proto == 17 and body == orig[20:]
+    assert n_comp == 2  # 60 bytes: below threshold; random: incompressible
+    stats = stats_client(a)
+    try:
+        assert sa_counter(stats, "compressed-in", 0) == (n_comp, comp_in)
+        assert sa_counter(stats, "compressed-out", 0) == (n_comp, comp_out)
+        assert sa_counter(stats, "bypass", 0) == (1, 40)
+        assert sa_counter(stats, "incompressible", 0) == (1, 808)
+    finally:
+        stats.disconnect()
+
+    # B restores the original packets and delivers them locally
+    b.cli("trace add pg-input 10")
+    pg_replay(b, "t", [BCAST + f[6:] for f in frames], "pg0")
+    stats = stats_client(b)
+    try:
+        assert sa_counter(stats, "decompressed-in", 0) == (n_comp, comp_out)
+        assert sa_counter(stats, "decompressed-out", 0) == (n_comp, comp_in)
+        assert sa_counter(stats, "rx-errors", 0) == (0, 0)
+    finally:
+        stats.disconnect()
+    trace = b.cli("show trace")
+    assert "ipcomp4-decompress" in trace and "ip4-local" in trace, trace[-3000:]
+
+
+# --- binary API ----------------------------------------------------------
+
+
+def test_api(vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild) -> None:  # noqa: F811
+    v = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    cli_script(
+        v,
+        """
+        create packet-generator interface pg1
+        set interface ip address pg1 192.168.1.1/24
+        set interface ip address pg1 2001:db8:1::1/64
+        set interface state pg1 up
+        """,
+    )
+    api = v.api()
+    engines = {e.name: e for e in api.ipcomp_engine_dump()}
+    assert set(engines) == {"zlib", "isal"}
+    assert engines["isal"].is_default and engines["isal"].priority > engines["zlib"].priority
+    assert engines["zlib"].max_level == 9 and engines["isal"].max_level == 3
+
+    params = {
+        "sa_id": 42,
+        "cpi": 7,
+        "local": "192.168.1.1",
+        "peer": "192.168.1.2",
+        "table_id": 0,
+        "engine": "zlib",
+        "level": 6,
+        "window_bits": 12,
+        "threshold": 100,
+        "max_decompressed": 20000,
+    }
+    r = api.ipcomp_tunnel_create(instance=5, sa=params)
+    assert r.retval == 0 and r.sa_id == 42
+    tunnel_if = r.sw_if_index
+    assert "ipcomp5" in v.cli("show interface")
+    # same endpoints again: refused
+    assert api.ipcomp_tunnel_create(sa=dict(params, sa_id=43, cpi=8)).retval != 0
+    # level beyond the engine's range: refused
+    assert (
+        api.ipcomp_tunnel_create(
+            sa=dict(params, sa_id=44, peer="192.168.1.9", level=7, engine="isal")
+        ).retval
+        != 0
+    )
+    r6 = api.ipcomp_tunnel_create(
+        sa={"cpi": 70, "local": "2001:db8:1::1", "peer": "2001:db8:1::2", "engine": ""}
+    )
+    assert r6.retval == 0
+
+    (t,) = api.ipcomp_tunnel_dump(sw_if_index=tunnel_if)
+    assert t.instance == 5 and t.sa.sa_id == 42 and t.sa.cpi == 7
+    assert str(t.sa.local) == "192.168.1.1" and str(t.sa.peer) == "192.168.1.2"
+    assert t.sa.engine == "zlib" and t.sa.level == 6 and t.sa.window_bits == 12
+    assert t.sa.threshold == 100 and t.sa.max_decompressed == 20000
+    assert len(api.ipcomp_tunnel_dump()) == 2
+    t6 = next(x for x in api.ipcomp_tunnel_dump() if x.sw_if_index == r6.sw_if_index)
+    assert t6.sa.engine == "isal" and t6.sa.threshold == 90 and t6.sa.max_decompressed == 65535
+
+    s = api.ipcomp_sa_add(
+        sa={
+            "sa_id": 100,
+            "cpi": 9,
+            "local": "192.168.1.1",
+            "peer": "192.168.1.3",
+            "engine": "isal",
+            "level": 0,
+        }
+    )
+    assert s.retval == 0 and s.sa_id == 100
+    pg1 = next(i for i in api.sw_interface_dump() if i.interface_name == "pg1").sw_if_index
+    assert api.ipcomp_transport_enable_disable(sa_id=100, sw_if_index=pg1, enable=True).retval == 0
+    sas = {x.sa.sa_id: x for x in api.ipcomp_sa_dump()}
+    assert set(sas) == {42, 100, r6.sa_id}
+    assert sas[100].transport_enabled and not sas[100].is_tunnel
+    assert sas[42].is_tunnel and sas[42].sw_if_index == tunnel_if
+    assert "ipcomp4-transport-compress" in v.cli("show interface features pg1")
+    # a tunnel's SA goes with the tunnel; an enabled transport SA stays
+    assert api.ipcomp_sa_del(sa_id=42).retval != 0
+    assert api.ipcomp_sa_del(sa_id=100).retval != 0
+    assert api.ipcomp_transport_enable_disable(sa_id=100, sw_if_index=pg1, enable=False).retval == 0
+    assert api.ipcomp_sa_del(sa_id=100).retval == 0
+    assert api.ipcomp_tunnel_delete(sw_if_index=tunnel_if).retval == 0
+    assert api.ipcomp_tunnel_delete(sw_if_index=r6.sw_if_index).retval == 0
+    assert api.ipcomp_tunnel_dump() == [] and api.ipcomp_sa_dump() == []
+    assert api.ipcomp_tunnel_delete(sw_if_index=tunnel_if).retval != 0
+
+    stats = stats_client(v)
+    try:
+        kinds = [e["type"] for e in read_events(stats)]
+        assert kinds.count("sa-add") == 3 and kinds.count("sa-del") == 3
+        assert kinds.count("tunnel-add") == 2 and kinds.count("tunnel-del") == 2
+        assert stats["/net/ipcomp/sas"] == 0 and stats["/net/ipcomp/tunnels"] == 0
+        assert stats["/net/ipcomp/engine/zlib/sas"] == 0
+    finally:
+        stats.disconnect()
