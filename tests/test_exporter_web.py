@@ -1,0 +1,243 @@
+"""The exporter's HTTP service over a replayed segment: content negotiation,
+health, JSON views, many parallel scrapes while counters move, VPP vanishing
+mid-scrape, and the ``vppcomp exporter`` command with flags and variables."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as parse_openmetrics,
+)
+
+from vppcomp.cli import build_parser
+from vppcomp.metrics.collectors import build_collectors
+from vppcomp.metrics.exporter import Exporter
+from vppcomp.metrics.options import Options
+from vppcomp.statseg.client import StatsClient
+from vppcomp.statseg.replay import SegmentServer
+from vppcomp.web.app import create_app
+from vppcomp.web.commands import options_from, parse_listen
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from exporter_shapes import exporter_snapshot  # noqa: E402
+from test_exporter import SIZE, parse  # noqa: E402
+
+LOOP0_RX = ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")}))
+UP = ("vpp_up", frozenset())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    """The FastAPI app under uvicorn in a thread, on a free loopback port."""
+
+    def __init__(self, exporter: Exporter) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(exporter), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Service:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def segment(tmp_path: Path) -> Iterator[SegmentServer]:
+    with SegmentServer(tmp_path / "stats.sock", SIZE) as srv:
+        srv.publish(exporter_snapshot())
+        yield srv
+
+
+@pytest.fixture
+def service(segment: SegmentServer) -> Iterator[Service]:
+    client = StatsClient(segment.socket_path, liveness_interval=0.0)
+    with Service(Exporter(client, build_collectors(), Options())) as svc:
+        yield svc
+
+
+def test_metrics_content_negotiation(service: Service) -> None:
+    text = httpx.get(f"{service.url}/metrics")
+    assert text.status_code == 200
+    assert text.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert parse(text.text)[UP] == 1
+    accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    om = httpx.get(f"{service.url}/metrics", headers={"Accept": accept})
+    assert om.headers["content-type"].startswith("application/openmetrics-text")
+    assert om.text.endswith("# EOF\n")
+    names = {f.name for f in parse_openmetrics(om.text)}
+    assert {"vpp_interface_rx_packets", "vpp_ipcomp_engine_op_clocks", "vpp_up"} <= names
+
+
+def test_healthz_follows_vpp(service: Service, segment: SegmentServer) -> None:
+    httpx.get(f"{service.url}/metrics")
+    ok = httpx.get(f"{service.url}/healthz")
+    assert ok.status_code == 200
+    assert ok.json()["vpp_reachable"] is True
+    assert ok.json()["last_success_age_seconds"] >= 0
+    segment.stop()
+    down = httpx.get(f"{service.url}/healthz")
+    assert down.status_code == 503
+    assert down.json()["vpp_reachable"] is False and down.json()["error"]
+    assert down.json()["last_success"] == ok.json()["last_success"]
+
+
+def test_json_views(service: Service) -> None:
+    snap = exporter_snapshot()
+    interfaces = httpx.get(f"{service.url}/api/interfaces").json()["items"]
+    assert [i["name"] for i in interfaces] == ["local0", "loop0", "ipcomp0"]
+    loop0 = interfaces[1]
+    assert loop0["sw_if_index"] == 1
+    assert loop0["counters"]["rx"]["bytes"] == snap["/if/rx"].sum(axis=0)[1, 1]
+    assert loop0["counters"]["drops"] == snap["/if/drops"].sum(axis=0)[1]
+    sas = httpx.get(f"{service.url}/api/ipcomp/sas").json()["items"]
+    assert [s["sa"] for s in sas] == ["100", "200"]
+    into = snap["/net/ipcomp/sa/compressed-in"].sum(axis=0)[0, 1]
+    out = snap["/net/ipcomp/sa/compressed-out"].sum(axis=0)[0, 1]
+    assert sas[0]["saved_bytes"] == into - out
+    assert sas[0]["compression_ratio"] == pytest.approx(into / out)
+    engines = httpx.get(f"{service.url}/api/ipcomp/engines").json()["items"]
+    assert [e["engine"] for e in engines] == ["isal", "zlib"]
+    calls = snap["/net/ipcomp/engine/calls/compress"].sum(axis=0)[1]
+    assert engines[1]["ops"]["compress"]["ops"] == calls[0]
+    assert engines[0]["gauges"]["priority"] == snap["/net/ipcomp/engine/isal/priority"]
+    events = httpx.get(f"{service.url}/api/ipcomp/events", params={"limit": 2}).json()["items"]
+    assert len(events) == 2
+    assert events[0]["timestamp_ns"] >= events[1]["timestamp_ns"]
+    assert events[0]["src"] == "10.0.0.1" and events[0]["dst"] == "10.0.0.2"
+    assert events[0]["type"] in ("sa-add", "decompress-failure")
+
+
+def test_json_views_without_vpp(service: Service, segment: SegmentServer) -> None:
+    segment.stop()
+    response = httpx.get(f"{service.url}/api/interfaces")
+    assert response.status_code == 503 and response.json()["error"]
+
+
+def test_parallel_scrapes_while_counters_move(service: Service, segment: SegmentServer) -> None:
+    """Sixteen clients scrape while VPP's counters rise: every answer is
+    complete and, per client, no counter ever goes backwards."""
+    stop = threading.Event()
+
+    def publish() -> None:
+        tick = 0
+        while not stop.is_set():
+            tick += 1
+            segment.publish(exporter_snapshot(tick=tick))
+            time.sleep(0.002)
+
+    def client(_: int) -> list[dict]:
+        seen = []
+        with httpx.Client(base_url=service.url, timeout=60) as http:
+            for _ in range(8):
+                response = http.get("/metrics")
+                assert response.status_code == 200
+                seen.append(parse(response.text))
+        return seen
+
+    publisher = threading.Thread(target=publish)
+    publisher.start()
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(client, range(16)))
+    finally:
+        stop.set()
+        publisher.join()
+    for seen in results:
+        for before, after in pairwise(seen):
+            assert after[UP] == 1
+            for key, value in before.items():
+                if key[0].endswith("_total") and not key[0].startswith("vpp_exporter_"):
+                    assert after[key] >= value, key
+    last = parse(httpx.get(f"{service.url}/metrics").text)
+    assert last[("vpp_exporter_cleared_series_total", frozenset())] == 0
+    assert last[("vpp_exporter_scrapes_total", frozenset())] >= 16 * 8
+
+
+def test_vpp_vanishing_during_parallel_scrapes(service: Service, segment: SegmentServer) -> None:
+    def client(_: int) -> list[int]:
+        with httpx.Client(base_url=service.url, timeout=60) as http:
+            return [http.get("/metrics").status_code for _ in range(6)]
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(client, i) for i in range(8)]
+        time.sleep(0.05)
+        segment.stop()
+        codes = [code for f in futures for code in f.result()]
+    assert set(codes) == {200}
+    assert parse(httpx.get(f"{service.url}/metrics").text)[UP] == 0
+
+
+def test_command_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VPPCOMP_EXPORTER_INCLUDE", "/if/*,/err/*")
+    monkeypatch.setenv("VPPCOMP_EXPORTER_USED_ONLY", "yes")
+    monkeypatch.setenv("VPPCOMP_STATS_SOCKET", "/tmp/elsewhere.sock")
+    args = build_parser().parse_args(["exporter", "--exclude", "/err/ip6-*", "--per-thread"])
+    assert options_from(args) == Options(
+        per_thread=True, used_only=True, include=("/if/*", "/err/*"), exclude=("/err/ip6-*",)
+    )
+    assert args.stats_socket == "/tmp/elsewhere.sock"
+    assert parse_listen(args.listen) == ("127.0.0.1", 9482)
+    assert parse_listen("[::1]:9100") == ("::1", 9100)
+    with pytest.raises(ValueError):
+        parse_listen("localhost")
+
+
+def test_vppcomp_exporter_command_serves(segment: SegmentServer) -> None:
+    port = free_port()
+    env = {**os.environ, "VPPCOMP_STATS_SOCKET": segment.socket_path}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vppcomp.cli", "exporter", "--listen", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert parse(response.text)[LOOP0_RX] == exporter_snapshot()["/if/rx"].sum(axis=0)[1, 0]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
