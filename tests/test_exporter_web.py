@@ -39,7 +39,7 @@ from exporter_shapes import exporter_snapshot  # noqa: E402
 from test_exporter import SIZE, parse  # noqa: E402
 
 LOOP0_RX = ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")}))
-UP = ("vpp_up", frozenset())
+UP: tuple[str, frozenset[tuple[str, str]]] = ("vpp_up", frozenset())
 
 
 def free_port() -> int:
