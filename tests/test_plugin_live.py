@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import struct
+import time
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -670,3 +671,78 @@ def test_api(vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild) -> Non
         assert stats["/net/ipcomp/engine/zlib/sas"] == 0
     finally:
         stats.disconnect()
+
+
+# --- two VPPs joined by memif: the tunnel end to end ---------------------
+
+
+def test_tunnel_over_memif(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sock = tmp_path_factory.mktemp("memif") / "memif.sock"
+    a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, extra_plugins=("memif",))
+    b = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, extra_plugins=("memif",))
+    for v, role, local, peer in (
+        (a, "master", "192.168.1.1", "192.168.1.2"),
+        (b, "slave", "192.168.1.2", "192.168.1.1"),
+    ):
+        cli_script(
+            v,
+            f"""
+            create memif socket id 1 filename {sock}
+            create interface memif id 0 socket-id 1 {role} buffer-size 2048
+            set interface ip address memif1/0 {local}/24
+            set interface mtu packet 9216 memif1/0
+            set interface state memif1/0 up
+            create packet-generator interface pg0
+            set interface ip address pg0 {"10.0.0.1" if v is a else "10.1.0.1"}/24
+            set interface state pg0 up
+            create ipcomp tunnel src {local} dst {peer} cpi {CPI}
+            set interface state ipcomp0 up
+            set interface unnumbered ipcomp0 use pg0
+            """,
+        )
+    cli_ok(a, f"ip route add {INNER_NET[4]} via ipcomp0")
+    cli_ok(b, "ip neighbor pg0 10.1.0.2 02:00:00:00:00:03")
+    cli_ok(b, f"ip route add {INNER_NET[4]} via 10.1.0.2 pg0")
+    for _ in range(100):
+        if "up" in a.cli("show memif memif1/0").lower() and "connected" in a.cli(
+            "show memif memif1/0"
+        ):
+            break
+        time.sleep(0.1)
+    # ARP between the tunnel endpoints first
+    a.cli("ping 192.168.1.2 repeat 2 interval 0.1")
+
+    inners = make_traffic(4, seed=11)
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    b_frames: dict[str, list[bytes]] = {}
+    out = b.workdir / "memif-pg0-out.pcap"
+    cli_ok(b, f"packet-generator capture pg0 pcap {out} count {len(frames)}")
+    pg_replay(a, "inner", frames, "pg0")
+    time.sleep(1.0)
+    b.cli("packet-generator capture pg0 disable")
+    from scapy.utils import rdpcap
+
+    b_frames["pg0"] = [bytes(p) for p in rdpcap(str(out))] if out.exists() else []
+    got = b_frames["pg0"]
+    assert len(got) == len(inners), (a.cli("show errors"), b.cli("show errors"))
+    # memif keeps order on one queue
+    for sent, frame in zip(inners, got, strict=True):
+        assert frame[14:] == forwarded(sent, 2)
+    sa = stats_client(a)
+    sb = stats_client(b)
+    try:
+        c_in = sa_counter(sa, "compressed-in", 0)
+        c_out = sa_counter(sa, "compressed-out", 0)
+        assert c_in[0] > 0
+        assert sa_counter(sb, "decompressed-in", 0) == c_out
+        assert sa_counter(sb, "decompressed-out", 0) == c_in
+        plain = sa_counter(sa, "bypass", 0)[0] + sa_counter(sa, "incompressible", 0)[0]
+        assert sa_counter(sb, "rx-uncompressed", 0)[0] == plain
+        assert c_in[0] + plain == len(inners)
+    finally:
+        sa.disconnect()
+        sb.disconnect()

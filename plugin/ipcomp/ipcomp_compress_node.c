@@ -150,14 +150,22 @@ static_always_inline void
 ipcomp_compress_failed (u32 thread_index, u32 error, ipcomp_sa_t *sa, u32 sa_index, u32 len)
 {
   ipcomp_main_t *im = &ipcomp_main;
-  u8 src[16], dst[16];
+  u8 src[16] = {}, dst[16] = {};
 
   vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_TX_ERRORS], thread_index,
 				   sa_index, 1, len);
   if (error != IPCOMP_COMPRESS_ERROR_ENGINE)
     return;
-  clib_memcpy (src, sa->is_ip6 ? sa->local.ip6.as_u8 : sa->local.ip4.as_u8, 16);
-  clib_memcpy (dst, sa->is_ip6 ? sa->peer.ip6.as_u8 : sa->peer.ip4.as_u8, 16);
+  if (sa->is_ip6)
+    {
+      clib_memcpy (src, sa->local.ip6.as_u8, 16);
+      clib_memcpy (dst, sa->peer.ip6.as_u8, 16);
+    }
+  else
+    {
+      clib_memcpy (src, sa->local.ip4.as_u8, 4);
+      clib_memcpy (dst, sa->peer.ip4.as_u8, 4);
+    }
   ipcomp_event_packet (thread_index, IPCOMP_EVENT_ENGINE_FAILURE, error, sa_index, sa->is_ip6, src,
 		       dst, sa->cpi, len, sa->engine_index);
 }
@@ -431,6 +439,8 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 	  goto next;
 	}
 
+      if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_OFFLOAD))
+	vnet_calc_checksums_inline (vm, b[0], !is_ip6, is_ip6);
       error = ipcomp_compress_payload (vm, b[0], rw + hlen, len, proto, sa, sa_index, thread_index,
 				       ptd, &payload_len);
       if (error == IPCOMP_COMPRESS_ERROR_COMPRESSED)

@@ -110,7 +110,6 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
   u32 *from = vlib_frame_vector_args (frame);
   u32 n_left = frame->n_vectors;
   u32 counts[IPCOMP_DECOMPRESS_N_ERROR] = {};
-  const u32 addr_len = is_ip6 ? 16 : 4;
 
   vlib_get_buffers (vm, from, bufs, n_left);
 
@@ -152,8 +151,17 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	}
 
       clib_memset (&k, 0, sizeof (k));
-      clib_memcpy (&k.src, src, addr_len);
-      clib_memcpy (&k.dst, dst, addr_len);
+      if (is_ip6)
+	{
+	  clib_memcpy (k.src.ip6.as_u8, src, 16);
+	  clib_memcpy (k.dst.ip6.as_u8, dst, 16);
+	}
+      else
+	{
+	  /* ip46_address_t keeps IPv4 in its last 4 bytes */
+	  clib_memcpy (k.src.ip4.as_u8, src, 4);
+	  clib_memcpy (k.dst.ip4.as_u8, dst, 4);
+	}
       k.fib_index = vnet_buffer (b[0])->ip.fib_index;
 
       if (info.protocol != IPCOMP_IP_PROTOCOL)
