@@ -1,0 +1,266 @@
+"""The exporter against real VPPs (skipped without VPP): its values equal what
+vpp_papi's VPPStats, VPP's ``show`` CLIs and VPP's own
+``vpp_prometheus_export`` report for the same, quiesced, moment.
+
+Counters are compared after the traffic has stopped, so "the same moment" is
+any moment; per-node runtime counters and memory gauges keep moving on an
+idle VPP and are not compared.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from plugin_vpp import (
+    PluginBuild,
+    cli_script,
+    ipcomp_plugin,  # noqa: F401 - fixture
+    pg_replay,
+    start_ipcomp_vpp,
+    stats_client,
+)
+
+from vppcomp.metrics.collectors import build_collectors
+from vppcomp.metrics.exporter import Exporter
+from vppcomp.metrics.exposition import render_text
+from vppcomp.metrics.options import Options
+from vppcomp.statseg.client import StatsClient
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_exporter import Series, parse
+
+pytestmark = pytest.mark.live
+
+IF_SIMPLE = ("drops", "punt", "ip4", "ip6", "rx-no-buf", "rx-miss", "rx-error", "tx-error")
+
+
+def udp_frames(count: int, dst: str = "10.0.0.9") -> list[bytes]:
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    return [
+        bytes(
+            Ether(dst="02:fe:00:00:00:00", src="02:00:00:00:00:01")
+            / IP(src="10.0.0.2", dst=dst)
+            / UDP(sport=1000 + i, dport=2000)
+            / (b"x" * (20 + i))
+        )
+        for i in range(count)
+    ]
+
+
+def setup_interfaces(vpp: Any) -> None:
+    cli_script(
+        vpp,
+        """
+        create packet-generator interface pg0
+        set interface ip address pg0 10.0.0.1/24
+        set interface state pg0 up
+        create loopback interface
+        create loopback interface
+        set interface state loop0 up
+        """,
+    )
+
+
+def scrape(socket: Path, **options: object) -> Series:
+    exporter = Exporter(StatsClient(str(socket)), build_collectors(), Options(**options))
+    return parse(render_text(exporter.collect()).decode())
+
+
+def quiesce(vpp: Any) -> None:
+    """Let VPP's periodic stats collector run once after the traffic."""
+    time.sleep(1.5)
+
+
+def test_interfaces_and_errors_equal_vpp_papi_and_cli(vpp: Any) -> None:
+    setup_interfaces(vpp)
+    pg_replay(vpp, "udp", udp_frames(25), "pg0")
+    quiesce(vpp)
+    series = scrape(vpp.stats_socket)
+    stats = stats_client(vpp)
+    try:
+        names = stats["/if/names"]
+        rx = stats["/if/rx"]
+        compared = 0
+        for index, name in enumerate(names):
+            if not name or name == "deleted":
+                continue
+            packets = sum(row[index]["packets"] for row in rx)
+            octets = sum(row[index]["bytes"] for row in rx)
+            label = frozenset({("interface", name)})
+            assert series[("vpp_interface_rx_packets_total", label)] == packets
+            assert series[("vpp_interface_rx_bytes_total", label)] == octets
+            for counter, family in zip(IF_SIMPLE, _simple_families(), strict=True):
+                value = sum(row[index] for row in stats[f"/if/{counter}"])
+                assert series[(family, label)] == value, (name, counter)
+            compared += 1
+        assert compared >= 4  # local0, pg0, loop0, loop1
+        pg0 = frozenset({("interface", "pg0")})
+        assert series[("vpp_interface_rx_packets_total", pg0)] == 25
+        errors = 0
+        for path in stats.ls(["^/err/"]):
+            node, _, reason = path[len("/err/") :].partition("/")
+            value = int(stats[path].sum())
+            key = ("vpp_node_errors_total", frozenset({("node", node), ("reason", reason)}))
+            assert series.get(key, 0) == value, path
+            errors += 1
+        assert errors > 100
+    finally:
+        stats.disconnect()
+    show = vpp.cli("show interface pg0")
+    match = re.search(r"rx packets\s+(\d+)\s*\n\s*rx bytes\s+(\d+)", show)
+    assert match, show
+    assert series[("vpp_interface_rx_packets_total", pg0)] == int(match.group(1))
+    assert series[("vpp_interface_rx_bytes_total", pg0)] == int(match.group(2))
+    for line in vpp.cli("show errors").splitlines():
+        fields = re.match(r"\s*(\d+)\s+(\S+)\s+(.+?)\s+(error|info|warn|unknown)\s*$", line)
+        if fields:
+            count, node, reason = int(fields.group(1)), fields.group(2), fields.group(3)
+            candidates = [
+                v
+                for (name, labels), v in series.items()
+                if name == "vpp_node_errors_total" and ("node", node) in labels
+            ]
+            assert count in candidates, line
+
+
+def _simple_families() -> list[str]:
+    from vppcomp.metrics.collectors.interfaces import SIMPLE
+
+    return [SIMPLE[c][0] + "_total" for c in IF_SIMPLE]
+
+
+def test_clear_interfaces_keeps_counters_monotonic(vpp: Any) -> None:
+    setup_interfaces(vpp)
+    exporter = Exporter(StatsClient(str(vpp.stats_socket)), build_collectors())
+    pg_replay(vpp, "one", udp_frames(10), "pg0")
+    before = parse(render_text(exporter.collect()).decode())
+    vpp.cli("clear interfaces")
+    pg_replay(vpp, "two", udp_frames(4), "pg0")
+    after = parse(render_text(exporter.collect()).decode())
+    pg0 = ("vpp_interface_rx_packets_total", frozenset({("interface", "pg0")}))
+    assert before[pg0] == 10 and after[pg0] == 14
+    assert after[("vpp_exporter_cleared_series_total", frozenset())] > 0
+
+
+def test_ipcomp_values_equal_vpp_papi(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    from test_plugin_live import make_traffic, setup_a
+
+    vpp = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    setup_a(vpp, 4, "isal")
+    frames = make_traffic(4)
+    pg_replay(vpp, "inner", frames, "pg0", capture={"pg1": len(frames)})
+    quiesce(vpp)
+    series = scrape(vpp.stats_socket)
+    stats = stats_client(vpp)
+    try:
+        names = stats["/net/ipcomp/sa/names"]
+        sa_checked = 0
+        for counter in ("compressed-in", "compressed-out", "bypass", "incompressible"):
+            rows = stats[f"/net/ipcomp/sa/{counter}"]
+            family = "vpp_ipcomp_sa_" + counter.replace("-", "_")
+            for index, name in enumerate(names):
+                if not name:
+                    continue
+                label = frozenset({("sa", name)})
+                packets = sum(row[index]["packets"] for row in rows)
+                assert series[(f"{family}_packets_total", label)] == packets
+                assert series[(f"{family}_bytes_total", label)] == sum(
+                    row[index]["bytes"] for row in rows
+                )
+                sa_checked += 1
+        assert sa_checked >= 4
+        sa = frozenset({("sa", next(n for n in names if n))})
+        saved = (
+            series[("vpp_ipcomp_sa_compressed_in_bytes_total", sa)]
+            - series[("vpp_ipcomp_sa_compressed_out_bytes_total", sa)]
+        )
+        assert series[("vpp_ipcomp_sa_saved_bytes_total", sa)] == saved > 0
+        hist = stats["/net/ipcomp/hist/compress-in-bytes"]
+        total = sum(sum(bins) for bins in _bins(hist))
+        inf = frozenset({("op", "compress"), ("le", "+Inf")})
+        assert series[("vpp_ipcomp_payload_size_bytes_bucket", inf)] == total == len(frames)
+    finally:
+        stats.disconnect()
+
+
+def _bins(hist: Any) -> list[list[int]]:
+    """vpp_papi's log2 histogram value as per-thread bins (min_exp dropped)."""
+    rows = [list(row) for row in hist]
+    return [row[1:] if len(row) > 1 else row for row in rows]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root for netns")
+def test_interface_counters_equal_vpp_prometheus_export(vpp: Any, vpp_prefix: Path) -> None:
+    tool = vpp_prefix / "bin" / "vpp_prometheus_export"
+    if not tool.exists():
+        pytest.skip(f"{tool} not installed")
+    setup_interfaces(vpp)
+    pg_replay(vpp, "udp", udp_frames(12), "pg0")
+    quiesce(vpp)
+    netns = f"vppcomp-test-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    inside = ["ip", "netns", "exec", netns]
+    process = None
+    try:
+        subprocess.run([*inside, "ip", "link", "set", "lo", "up"], check=True)
+        process = subprocess.Popen(
+            [*inside, str(tool), "socket-name", str(vpp.stats_socket), "port", "9482", "/if"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        text = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "_if_rx_packets" not in text:
+            result = subprocess.run(
+                [*inside, "curl", "-sf", "http://127.0.0.1:9482/metrics"],
+                capture_output=True,
+                text=True,
+            )
+            text = result.stdout
+            time.sleep(0.2)
+        ours = scrape(vpp.stats_socket)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=10)
+        subprocess.run(["ip", "netns", "delete", netns], check=False)
+    theirs: dict[tuple[str, int], int] = {}
+    for match in re.finditer(
+        r'^(_if_[a-z_0-9]+)\{thread="\d+",interface="(\d+)"\} (\d+)$', text, re.M
+    ):
+        key = (match.group(1), int(match.group(2)))
+        theirs[key] = theirs.get(key, 0) + int(match.group(3))
+    assert theirs, text[:2000]
+    names = [dict(labels) for name, labels in ours if name == "vpp_interface_info"]
+    by_index = {int(n["sw_if_index"]): n["interface"] for n in names}
+    compared = 0
+    for (metric, index), value in theirs.items():
+        if index not in by_index:
+            continue
+        ours_name = {
+            "_if_rx_packets": "vpp_interface_rx_packets_total",
+            "_if_rx_bytes": "vpp_interface_rx_bytes_total",
+            "_if_tx_packets": "vpp_interface_tx_packets_total",
+            "_if_tx_bytes": "vpp_interface_tx_bytes_total",
+            "_if_drops": "vpp_interface_drop_packets_total",
+            "_if_ip4": "vpp_interface_rx_ip4_packets_total",
+        }.get(metric)
+        if ours_name:
+            assert ours[(ours_name, frozenset({("interface", by_index[index])}))] == value
+            compared += 1
+    assert compared >= 6 * 3
