@@ -1,0 +1,2 @@
+"""The exporter's HTTP side: the FastAPI app, its JSON views and the
+``vppcomp exporter`` command."""
