@@ -7,9 +7,11 @@ import ipaddress
 from collections import namedtuple
 from pathlib import Path
 
+import numpy as np
 import pytest
-from test_topology_data import graph_recording, node_snapshot, write_json
+from test_topology_data import graph_recording, host_recording, node_snapshot, write_json
 
+from vppcomp.statseg.layout import StatType
 from vppcomp.topology.api_source import (
     ApiError,
     ApiUnavailable,
@@ -20,10 +22,20 @@ from vppcomp.topology.api_source import (
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_model import GraphNode, NodeGraph, read_graph
 from vppcomp.topology.graph_view import GraphFilter, estimate_arc_rates, select_nodes
+from vppcomp.topology.ipcomp_source import SA_COUNTERS
 from vppcomp.topology.node_rates import rates_between
-from vppcomp.topology.render import colour_index, graph_dot, render, si, tunnels_dot
+from vppcomp.topology.render import (
+    RenderError,
+    colour_index,
+    error_svg,
+    graph_dot,
+    render,
+    si,
+    tunnels_dot,
+)
 from vppcomp.topology.tunnel_map import join
 from vppcomp.topology.tunnel_model import Host, Interface, TunnelEnd
+from vppcomp.topology.tunnel_readers import read_host
 
 # A small graph: pg-input -> ip4-input -> {ip4-lookup, ip4-drop}; ip4-lookup ->
 # {ipcomp4-compress, ip4-rewrite}; ipcomp4-compress -> ip4-rewrite; error-drop.
@@ -209,17 +221,71 @@ def test_join_pairs_mirrored_tunnel_ends_into_one_link() -> None:
 
 
 def test_join_sa_sender_first_and_half_links_explained() -> None:
-    sa = dict(kind="ipcomp", src="10.0.0.1", dst="10.0.0.2", ident="CPI 0x100", directional=True)
-    west = _host("west", "10.0.0.1", TunnelEnd(host="west", label="ipcomp SA 1", **sa))
-    east = _host("east", "10.0.0.2", TunnelEnd(host="east", label="ipcomp SA 9", **sa))
+    sa = dict(kind="ipsec", src="10.0.0.1", dst="10.0.0.2", ident="ESP SPI 0x100", directional=True)
+    west = _host("west", "10.0.0.1", TunnelEnd(host="west", label="SA 1", **sa))
+    east = _host("east", "10.0.0.2", TunnelEnd(host="east", label="SA 9", **sa))
     lonely = TunnelEnd("vxlan", "east", "10.0.0.2", "10.9.9.9", "VNI 5", "vxlan0")
     east.tunnels.append(lonely)
     down = Host("south", reason="no API socket at /run/south.sock", declared=["10.0.0.3"])
     east.tunnels.append(TunnelEnd("ipip", "east", "10.0.0.2", "10.0.0.3", "", "ipip0"))
     tmap = join([east, west, down])
     by_kind = {link.a.kind: link for link in tmap.links}
-    assert by_kind["ipcomp"].a.host == "west" and by_kind["ipcomp"].b is not None
+    assert by_kind["ipsec"].a.host == "west" and by_kind["ipsec"].b is not None
     assert by_kind["vxlan"].problem == "10.9.9.9 is on no known host"
     assert by_kind["ipip"].problem == "south is unreachable"
     dot = tunnels_dot(tmap)
     assert "south: unreachable" in dot and "no API socket at /run/south.sock" in dot
+
+
+def ipcomp_sa(index: int, sa_id: int, local: str, peer: str, sw_if_index: int) -> dict[str, object]:
+    sa = {"sa_id": sa_id, "cpi": 300, "local": local, "peer": peer, "table_id": 0}
+    return {"sa_index": index, "sa": sa, "is_tunnel": True, "sw_if_index": sw_if_index}
+
+
+def test_ipcomp_sas_pair_with_rates_and_ratio_from_plugin_counters(tmp_path: Path) -> None:
+    def counters(sent: tuple[int, int, int, int]) -> dict[str, tuple[StatType, object]]:
+        cin_p, cin_b, cout_p, cout_b = sent
+        vectors = {
+            "compressed-in": [[0, 0], [cin_p, cin_b]],
+            "compressed-out": [[0, 0], [cout_p, cout_b]],
+        }
+        return {
+            SA_COUNTERS + name: (StatType.COUNTER_VECTOR_COMBINED, np.array([v], dtype=np.uint64))
+            for name, v in vectors.items()
+        }
+
+    zero = counters((0, 0, 0, 0))
+    busy = counters((2000, 2_000_000, 2000, 800_000))
+    west_pair = (
+        node_snapshot([], [], [], [], taken_at=0.0, extra=zero),
+        node_snapshot([], [], [], [], taken_at=2.0, extra=busy),
+    )
+    west = host_recording(
+        "west",
+        [(1, "memif0/0", "memif", ["10.0.0.1"]), (2, "ipcomp0", "ipcomp", [])],
+        {"ipcomp_sa_dump": [ipcomp_sa(1, 7, "10.0.0.1", "10.0.0.2", 2)]},
+    )
+    east = host_recording(
+        "east",
+        [(1, "memif0/0", "memif", ["10.0.0.2"]), (4, "ipcomp3", "ipcomp", [])],
+        {"ipcomp_sa_dump": [ipcomp_sa(0, 8, "10.0.0.2", "10.0.0.1", 4)]},
+    )
+    hosts = [
+        read_host(RecordedSource(write_json(tmp_path / "w.json", west)), west_pair),
+        read_host(RecordedSource(write_json(tmp_path / "e.json", east)), None),
+    ]
+    tmap = join(hosts)
+    assert len(tmap.links) == 1 and tmap.links[0].b is not None
+    sender = tmap.links[0].a
+    assert sender.label == "ipcomp0 (ipcomp SA 7)" and sender.ident == "CPI 300"
+    assert sender.tx == pytest.approx((1000.0, 3_200_000.0))
+    assert sender.ratio == pytest.approx(0.4)
+    assert "compressed to 40%" in tunnels_dot(tmap)
+
+
+def test_graphviz_failure_is_an_error_not_a_crash() -> None:
+    with pytest.raises(RenderError, match="Graphviz dot failed"):
+        render("digraph { a -> }", "svg")
+    assert b"Graphviz dot failed" in error_svg("Graphviz dot failed: syntax error")
+    with pytest.raises(ValueError, match="unknown layout engine"):
+        render("digraph {}", "svg", "bogus")

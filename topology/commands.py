@@ -19,7 +19,14 @@ from vppcomp.topology.inventory import (
     load_inventory,
     parse_host_option,
 )
-from vppcomp.topology.render import ENGINES, FORMATS, graph_dot, render, tunnels_dot
+from vppcomp.topology.render import (
+    ENGINES,
+    FORMATS,
+    RenderError,
+    graph_dot,
+    render,
+    tunnels_dot,
+)
 from vppcomp.topology.tunnel_collect import collect_tunnels
 
 log = logging.getLogger(__name__)
@@ -91,7 +98,11 @@ def register(subparsers: Any) -> None:
 
 
 def _write(args: argparse.Namespace, dot_source: str, stem: str) -> int:
-    data = render(dot_source, args.format, args.engine)
+    try:
+        data = render(dot_source, args.format, args.engine)
+    except RenderError as error:
+        log.error("%s", error)
+        return 1
     target = args.output or f"{stem}.{args.format}"
     if target == "-":
         sys.stdout.buffer.write(data)

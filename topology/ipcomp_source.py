@@ -1,13 +1,16 @@
 """ipcomp SAs as tunnel ends: the project's own plugin (plugin/ipcomp).
 
-An ipcomp SA is unidirectional like an IPsec SA: the sender compresses
-(``local`` = outer source), the receiver decompresses; both hold an SA with
-the same CPI and addresses. Rates and the compression ratio come from the
-plugin's per-SA combined counters ``/net/ipcomp/sa/<counter>`` indexed by SA
-index (plugin/ipcomp/ipcomp.h): sent = compressed-out + bypass +
-incompressible, received = decompressed-in + rx-uncompressed, ratio =
-compressed-in bytes / compressed-out bytes (sender) or decompressed-out /
-decompressed-in (receiver).
+``ipcomp_sa_dump`` (plugin/ipcomp/ipcomp.api) lists every SA, tunnel mode
+(``is_tunnel``, on interface ``sw_if_index``) or transport mode. One SA
+serves both directions between ``local`` and ``peer`` with one CPI, so the
+two ends of an ipcomp link mirror each other like an IPIP tunnel's.
+
+Rates come from the per-SA combined counters ``/net/ipcomp/sa/<counter>``
+at the details' ``sa_index`` (plugin/README.md): sent = compressed-out +
+bypass + incompressible, received = decompressed-in + rx-uncompressed; the
+compression ratio is the plugin's, compressed-out bytes / compressed-in
+bytes of what this end sent (smaller is better), or if it sent nothing
+compressed, decompressed-in / decompressed-out bytes of what it received.
 """
 
 from __future__ import annotations
@@ -19,42 +22,39 @@ from vppcomp.topology.node_rates import combined_rate
 from vppcomp.topology.tunnel_model import Host, HostStats, TunnelEnd
 
 IPCOMP_DUMP = "ipcomp_sa_dump"
-_SA = "/net/ipcomp/sa/"
+SA_COUNTERS = "/net/ipcomp/sa/"
 
 
 def _sum_rates(stats: HostStats, index: int, counters: tuple[str, ...]) -> tuple[float, float]:
     pps = bps = 0.0
     for counter in counters:
-        rate = combined_rate(stats.earlier, stats.later, _SA + counter, index)
+        rate = combined_rate(stats.earlier, stats.later, SA_COUNTERS + counter, index)
         if rate is not None:
             pps, bps = pps + rate[0], bps + rate[1]
     return pps, bps
 
 
-def _ratio(stats: HostStats, index: int, before: str, after: str) -> float | None:
-    raw = combined_rate(stats.earlier, stats.later, _SA + before, index)
-    packed = combined_rate(stats.earlier, stats.later, _SA + after, index)
-    if raw is None or packed is None or packed[1] <= 0:
+def _ratio(stats: HostStats, index: int, packed: str, raw: str) -> float | None:
+    """Bytes of ``packed`` over bytes of ``raw`` in the interval (``None`` if no bytes)."""
+    small = combined_rate(stats.earlier, stats.later, SA_COUNTERS + packed, index)
+    large = combined_rate(stats.earlier, stats.later, SA_COUNTERS + raw, index)
+    if small is None or large is None or large[1] <= 0:
         return None
-    return raw[1] / packed[1]
+    return small[1] / large[1]
 
 
 def _end(host: Host, d: dict[str, Any]) -> tuple[TunnelEnd, int]:
     """A tunnel end and its SA index from one SA details; raises on malformed."""
-    sa = d.get("sa", d)
+    sa = d["sa"]
     local, peer = sa["local"], sa["peer"]
     if not isinstance(local, str) or not isinstance(peer, str):
         raise ValueError("no local/peer address")
-    index = int(d.get("sa_index", sa.get("sa_index", -1)))
-    end = TunnelEnd(
-        "ipcomp",
-        host.name,
-        local,
-        peer,
-        f"CPI {int(sa['cpi']):#x}",
-        f"ipcomp SA {int(sa.get('sa_id', sa.get('id', index)))}",
-        directional=True,
-    )
+    index = int(d["sa_index"])
+    label = f"ipcomp SA {int(sa['sa_id'])}"
+    if d.get("is_tunnel"):
+        interface = host.interfaces.get(int(d["sw_if_index"]))
+        label = f"{interface.name if interface else 'tunnel'} ({label})"
+    end = TunnelEnd("ipcomp", host.name, local, peer, f"CPI {int(sa['cpi'])}", label)
     return end, index
 
 
@@ -71,11 +71,11 @@ def read_ipcomp(source: ApiSource, host: Host, stats: HostStats | None) -> None:
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             host.problems.append(f"{IPCOMP_DUMP}: malformed details ({error!r})")
             continue
-        if stats is not None and index >= 0:
+        if stats is not None:
             sent = _sum_rates(stats, index, ("compressed-out", "bypass", "incompressible"))
             received = _sum_rates(stats, index, ("decompressed-in", "rx-uncompressed"))
             end.tx, end.rx = sent, received
-            end.ratio = _ratio(stats, index, "compressed-in", "compressed-out") or _ratio(
-                stats, index, "decompressed-out", "decompressed-in"
-            )
+            end.ratio = _ratio(stats, index, "compressed-out", "compressed-in")
+            if end.ratio is None:
+                end.ratio = _ratio(stats, index, "decompressed-in", "decompressed-out")
         host.tunnels.append(end)

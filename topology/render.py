@@ -117,6 +117,7 @@ def graph_dot(view: GraphView, *, legend: bool = True) -> str:
         labelloc="t",
         fontname=FONT,
         rankdir="LR",
+        newrank="true",  # dot's older ranking fails on clusters in large graphs
     )
     dot.attr("node", fontname=FONT)
     dot.attr("edge", fontname=FONT, fontsize="10")
@@ -167,7 +168,7 @@ def _rate_text(end: TunnelEnd | None) -> list[str]:
         return []
     text = f"{end.host} sends {si(end.tx[0], 'pps')}, {si(end.tx[1], 'bit/s')}"
     if end.ratio is not None:
-        text += f", ratio {end.ratio:.2f}"
+        text += f", compressed to {end.ratio:.0%}"
     return [text]
 
 
@@ -257,12 +258,30 @@ def tunnels_dot(tmap: TunnelMap) -> str:
     return dot.source
 
 
+class RenderError(Exception):
+    """Graphviz could not lay out or write the diagram; the message has its stderr."""
+
+
 def render(dot_source: str, fmt: str = "svg", engine: str = "dot") -> bytes:
-    """The diagram in ``fmt`` (one of :data:`FORMATS`) laid out by ``engine``."""
+    """The diagram in ``fmt`` (one of :data:`FORMATS`) laid out by ``engine``.
+    Raises ValueError for an unknown format or engine, :class:`RenderError`
+    when Graphviz fails."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if engine not in ENGINES:
         raise ValueError(f"unknown layout engine {engine!r}; one of {', '.join(ENGINES)}")
     if fmt == "dot":
         return dot_source.encode()
-    return graphviz.Source(dot_source, engine=engine).pipe(format=fmt)
+    try:
+        return graphviz.Source(dot_source, engine=engine).pipe(format=fmt)
+    except (graphviz.CalledProcessError, graphviz.ExecutableNotFound) as error:
+        stderr = getattr(error, "stderr", b"") or b""
+        detail = stderr.decode(errors="replace").strip().splitlines()[:3]
+        raise RenderError(f"Graphviz {engine} failed: {' / '.join(detail) or error}") from error
+
+
+def error_svg(message: str) -> bytes:
+    """A small SVG that shows ``message`` (for when the diagram itself failed)."""
+    dot = graphviz.Digraph("error")
+    dot.node("error", message.replace("\\", "\\\\"), shape="note", color="red", fontcolor="red")
+    return render(dot.source, "svg")

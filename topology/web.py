@@ -35,7 +35,14 @@ from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_view import GraphFilter
 from vppcomp.topology.inventory import STATS_ERRORS, HostSpec, recorded_pair
 from vppcomp.topology.node_rates import sample_pair
-from vppcomp.topology.render import ENGINES, graph_dot, render, tunnels_dot
+from vppcomp.topology.render import (
+    ENGINES,
+    RenderError,
+    error_svg,
+    graph_dot,
+    render,
+    tunnels_dot,
+)
 from vppcomp.topology.tunnel_collect import collect_tunnels
 
 SVG = "image/svg+xml"
@@ -97,6 +104,13 @@ class SnapshotHistory:
             self._client.close()
 
 
+def _svg(dot_source: str, engine: str) -> bytes:
+    try:
+        return render(dot_source, "svg", engine)
+    except RenderError as error:
+        return error_svg(str(error))
+
+
 class _Topology:
     def __init__(self, settings: TopologySettings) -> None:
         self.settings = settings
@@ -120,7 +134,7 @@ class _Topology:
         view = collect_graph(
             spec.api_source(self.settings.api_dirs), pair, filt, stats_problem=problem
         )
-        return render(graph_dot(view, legend=legend), "svg", engine)
+        return _svg(graph_dot(view, legend=legend), engine)
 
     def tunnels_svg(self, engine: str) -> bytes:
         pairs: dict[str, tuple[Snapshot, Snapshot]] = {}
@@ -132,7 +146,7 @@ class _Topology:
             if problem is not None:
                 problems[spec.name] = problem
         hosts = [(s, s.api_source(self.settings.api_dirs)) for s in self.settings.tunnel_hosts]
-        return render(tunnels_dot(collect_tunnels(hosts, pairs, problems)), "svg", engine)
+        return _svg(tunnels_dot(collect_tunnels(hosts, pairs, problems)), engine)
 
 
 PAGE = """<!DOCTYPE html>
