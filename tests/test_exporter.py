@@ -138,10 +138,10 @@ def test_readme_table_is_the_exposition(server: SegmentServer) -> None:
 def test_text_encoder_agrees_with_prometheus_client(server: SegmentServer) -> None:
     exporter = make_exporter(Path(server.socket_path), per_thread=True)
     metrics = exporter.collect()
-    ours = parse(render_text(metrics).decode())
+    ours = parse(render_text(list(metrics)).decode())
     reference = parse(generate_latest(_Registry(metrics)).decode())
     assert ours == reference
-    lines = render_text(metrics).decode().splitlines()
+    lines = render_text(list(metrics)).decode().splitlines()
     assert [ln for ln in lines if ln.startswith("#")] == [
         ln for ln in generate_latest(_Registry(metrics)).decode().splitlines() if ln.startswith("#")
     ]

@@ -3,19 +3,23 @@
 :func:`render_text` writes the layout of prometheus-client's
 ``generate_latest`` (HELP, TYPE, samples with labels sorted by name) but
 formats each distinct label set once per scrape, however many families share
-it, and prints integer values exactly (``18446744073709551615``, not a
+it, reads :class:`~vppcomp.metrics.families.SampleView` without making
+``Sample`` objects, and prints integer values exactly (``18446744073709551615``, not a
 rounded float). All names this exporter emits are legacy-valid, so no name
 escaping is involved. OpenMetrics goes through prometheus-client unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.utils import floatToGoString
+
+from vppcomp.metrics.families import SampleView
 
 TEXT_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 OPENMETRICS_CONTENT_TYPE = openmetrics.CONTENT_TYPE_LATEST
@@ -31,34 +35,43 @@ def wants_openmetrics(accept: str | None) -> bool:
     )
 
 
-def render(metrics: Sequence[Metric], accept: str | None) -> tuple[bytes, str]:
+def render(metrics: list[Metric], accept: str | None) -> tuple[bytes, str]:
     """``metrics`` encoded as the ``Accept`` header asks: (body, content type)."""
     if wants_openmetrics(accept):
         return openmetrics.generate_latest(_Registry(metrics)), OPENMETRICS_CONTENT_TYPE
     return render_text(metrics), TEXT_CONTENT_TYPE
 
 
-def render_text(metrics: Sequence[Metric]) -> bytes:
-    """The Prometheus text format (0.0.4) of ``metrics`` (a sequence: label
-    dicts are cached by identity while all of them are alive)."""
-    out: list[str] = []
-    labels: dict[int, str] = {}  # id(label dict) -> "{...}"; dicts live as long as ``metrics``
-    for metric in metrics:
+def render_text(metrics: list[Metric]) -> bytes:
+    """The Prometheus text format (0.0.4) of ``metrics``.
+
+    Consumes the list (each family is released once written, so the body and
+    the families are not all held at once)."""
+    chunks: list[bytes] = []
+    labels: dict[int, tuple[dict[str, str], str]] = {}  # id(dict) -> (dict, "{...}")
+    metrics.reverse()
+    while metrics:
+        metric = metrics.pop()
         name = metric.name + "_total" if metric.type == "counter" else metric.name
         doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
-        out.append(
-            f"# HELP {name} {doc}\n# TYPE {name} {_TYPE_NAMES.get(metric.type, metric.type)}\n"
-        )
-        for sample in metric.samples:
-            row = sample.labels
-            text = labels.get(id(row))
-            if text is None:
-                text = _label_text(row)
-                labels[id(row)] = text
-            value = sample.value
+        kind = _TYPE_NAMES.get(metric.type, metric.type)
+        out = [f"# HELP {name} {doc}\n# TYPE {name} {kind}\n"]
+        samples = metric.samples
+        if isinstance(samples, SampleView):
+            pairs: Iterable[tuple[str, dict[str, str], Any]] = (
+                (samples.name, row, value) for row, value in samples.pairs()
+            )
+        else:
+            pairs = ((s.name, s.labels, s.value) for s in samples)
+        for sample_name, row, value in pairs:
+            cached = labels.get(id(row))
+            if cached is None or cached[0] is not row:
+                cached = (row, _label_text(row))
+                labels[id(row)] = cached
             shown = str(value) if type(value) is int else floatToGoString(value)
-            out.append(f"{sample.name}{text} {shown}\n")
-    return "".join(out).encode()
+            out.append(f"{sample_name}{cached[1]} {shown}\n")
+        chunks.append("".join(out).encode())
+    return b"".join(chunks)
 
 
 def _label_text(row: dict[str, str]) -> str:

@@ -1,16 +1,18 @@
-"""Build prometheus-client metric families from numpy arrays, fast.
+"""Build prometheus-client metric families from numpy arrays, cheaply.
 
-Every builder takes ``rows``, one label dict per series (shared, read-only:
-callers cache them per stats epoch), values aligned with ``rows`` and an
-optional ``keep`` list of row indices; samples are created directly rather
-than through ``add_metric`` because a scrape at ten thousand interfaces holds
-a quarter of a million of them.
+A family's ``samples`` is a :class:`SampleView`: the family's label rows
+(shared, read-only dicts that callers cache per stats epoch), its values (a
+numpy array or a list) and the indices of the rows to keep. prometheus-client
+iterates it like the usual list of ``Sample`` tuples (OpenMetrics goes through
+it unchanged); :func:`vppcomp.metrics.exposition.render_text` reads
+:meth:`SampleView.pairs` directly. A scrape at ten thousand interfaces thus
+holds arrays, not a quarter of a million ``Sample`` objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import repeat
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import numpy as np
 from prometheus_client.core import (
@@ -22,17 +24,50 @@ from prometheus_client.core import (
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-Rows = Sequence[dict[str, str]]
+Rows = Sequence[dict[str, str] | None]
+Values = Sequence[float] | np.ndarray
+Keep = Sequence[int] | np.ndarray | None
 
 
-def _samples(
-    name: str, rows: Rows, values: Sequence[float], keep: Sequence[int] | None
-) -> list[Sample]:
-    if keep is not None and len(keep) != len(rows):
-        rows = [rows[i] for i in keep]
-        values = [values[i] for i in keep]
-    none = repeat(None)
-    return list(map(Sample._make, zip(repeat(name), rows, values, none, none, none)))
+class SampleView(Sequence[Sample]):
+    """The samples ``name{rows[i]} values[i]`` for ``i`` in ``keep`` (all
+    rows when ``keep`` is ``None``; every kept row must be a dict)."""
+
+    __slots__ = ("keep", "name", "rows", "values")
+
+    def __init__(self, name: str, rows: Rows, values: Values, keep: Keep) -> None:
+        self.name = name
+        self.rows = rows
+        self.values = values
+        self.keep = keep
+
+    def pairs(self) -> Iterator[tuple[dict[str, str], Any]]:
+        """``(labels, value)`` per sample; values as Python ints or floats."""
+        rows, values, keep = self.rows, self.values, self.keep
+        if keep is not None:
+            indices = keep.tolist() if isinstance(keep, np.ndarray) else keep
+            rows = [rows[i] for i in indices]
+            if isinstance(values, np.ndarray):
+                values = values[np.asarray(indices, dtype=np.intp)]
+            else:
+                values = [values[i] for i in indices]
+        if isinstance(values, np.ndarray):
+            values = values.tolist()
+        return zip(rows, values, strict=True)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Sample]:
+        name = self.name
+        return (Sample(name, row, value) for row, value in self.pairs())
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.keep is None else len(self.keep)
+
+    @overload
+    def __getitem__(self, index: int) -> Sample: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Sample]: ...
+    def __getitem__(self, index: int | slice) -> Sample | Sequence[Sample]:
+        return list(self)[index]
 
 
 def counter(
@@ -40,12 +75,13 @@ def counter(
     documentation: str,
     labels: Sequence[str],
     rows: Rows,
-    values: Sequence[float],
-    keep: Sequence[int] | None = None,
+    values: Values,
+    keep: Keep = None,
 ) -> Metric:
     """A counter family ``name`` (without ``_total``) with one sample per kept row."""
     family = CounterMetricFamily(name, documentation, labels=labels)
-    family.samples = _samples(name + "_total", rows, values, keep)
+    # prometheus-client types samples as a list but only iterates it
+    family.samples = SampleView(name + "_total", rows, values, keep)  # type: ignore[assignment]
     return family
 
 
@@ -54,12 +90,12 @@ def gauge(
     documentation: str,
     labels: Sequence[str],
     rows: Rows,
-    values: Sequence[float],
-    keep: Sequence[int] | None = None,
+    values: Values,
+    keep: Keep = None,
 ) -> Metric:
     """A gauge family with one sample per kept row."""
     family = GaugeMetricFamily(name, documentation, labels=labels)
-    family.samples = _samples(name, rows, values, keep)
+    family.samples = SampleView(name, rows, values, keep)  # type: ignore[assignment]
     return family
 
 
@@ -67,7 +103,7 @@ def histogram(
     name: str,
     documentation: str,
     labels: Sequence[str],
-    rows: Rows,
+    rows: Sequence[dict[str, str]],
     upper_bounds: Sequence[float],
     bins: np.ndarray,
     sums: Sequence[float] | None = None,
@@ -103,5 +139,5 @@ def merge(metrics: Sequence[Metric]) -> list[Metric]:
         if first is None:
             joined[metric.name] = metric
         else:
-            first.samples.extend(metric.samples)
+            first.samples = [*first.samples, *metric.samples]
     return list(joined.values())

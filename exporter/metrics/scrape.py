@@ -150,14 +150,13 @@ class Scrape:
             ids,
         )
 
-    def keep(self, series: Series, data: np.ndarray | None = None) -> list[int]:
+    def keep(self, series: Series) -> np.ndarray:
         """Indices of ``series`` to export: valid ones, and with ``used_only``
-        only those where ``data`` (default: the series' own) is non-zero."""
+        only those whose values are not all zero."""
         valid = series.valid
         if self.options.used_only:
-            values = series.data if data is None else data
-            valid = valid & values.reshape(len(values), -1).any(axis=1)
-        return np.flatnonzero(valid).tolist()
+            valid = valid & series.data.reshape(len(series.data), -1).any(axis=1)
+        return np.flatnonzero(valid)
 
     def vector(
         self,
@@ -179,8 +178,8 @@ class Scrape:
         if series.kind == StatType.COUNTER_VECTOR_COMBINED:
             (packets, packets_help), (octets, octets_help) = names
             return [
-                families.counter(packets, packets_help, labels, rows, data[:, 0].tolist(), keep),
-                families.counter(octets, octets_help, labels, rows, data[:, 1].tolist(), keep),
+                families.counter(packets, packets_help, labels, rows, data[:, 0], keep),
+                families.counter(octets, octets_help, labels, rows, data[:, 1], keep),
             ]
         ((name, help_text),) = names
-        return [families.counter(name, help_text, labels, rows, data.tolist(), keep)]
+        return [families.counter(name, help_text, labels, rows, data, keep)]

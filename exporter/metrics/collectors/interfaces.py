@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 from prometheus_client.core import Metric
 
 from vppcomp.metrics import families
@@ -74,6 +75,14 @@ def family_names(counter: str, kind: StatType) -> list[tuple[str, str]]:
     return [(name, f"{text} (/if/{counter})")]
 
 
+def info_rows(entities: Entities) -> list[dict[str, str] | None]:
+    """``vpp_interface_info`` labels per sw_if_index (``None``: not exported)."""
+    return [
+        None if name is None else {"interface": str(name), "sw_if_index": str(index)}
+        for index, name in enumerate(entities.ids)
+    ]
+
+
 class InterfaceCollector:
     """``vpp_interface_*`` families and ``vpp_interface_info``."""
 
@@ -89,18 +98,14 @@ class InterfaceCollector:
         names = snap[NAMES]
         entities = self._cache.get(NAMES, names, lambda: interface_entities(names))
         if scrape.options.wants(NAMES):
-            keep = entities.valid().nonzero()[0].tolist()
-            rows = [
-                {"interface": name, "sw_if_index": str(index)} if name is not None else None
-                for index, name in enumerate(entities.ids)
-            ]
+            rows = self._cache.get("info", names, lambda: info_rows(entities))
             yield families.gauge(
                 "vpp_interface_info",
                 "Interface name and sw_if_index; always 1 (/if/names).",
                 ("interface", "sw_if_index"),
                 rows,
-                [1] * len(rows),
-                keep,
+                np.ones(len(rows), dtype=np.uint64),
+                np.flatnonzero(entities.valid()),
             )
         for path in scrape.entries("/if/"):
             if path.count("/") != 2:

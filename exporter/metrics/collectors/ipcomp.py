@@ -137,17 +137,17 @@ class IpcompCollector:
         saved = np.where(in_bytes > out_bytes, in_bytes - out_bytes, np.uint64(0))
         saved = scrape.guard.clamp("derived:/net/ipcomp/sa/saved", saved, into.ids[:n])
         rows, labels = into.rows[:n], into.labels
-        keep = [i for i in scrape.keep(into) if i < n]
+        keep = scrape.keep(into)
+        keep = keep[keep < n]
         yield families.counter(
             "vpp_ipcomp_sa_saved_bytes",
             "Bytes saved by compression: compressed-in minus compressed-out bytes.",
             labels,
             rows,
-            saved.tolist(),
+            saved,
             keep,
         )
-        ratio_keep = [i for i in keep if out_bytes[i]]
-        ratio = (in_bytes / np.maximum(out_bytes, 1)).tolist()
+        ratio = in_bytes / np.maximum(out_bytes, 1)
         yield families.gauge(
             "vpp_ipcomp_sa_compression_ratio",
             "Uncompressed over compressed bytes of compressed packets, since the SA was "
@@ -155,7 +155,7 @@ class IpcompCollector:
             labels,
             rows,
             ratio,
-            ratio_keep,
+            keep[out_bytes[keep] > 0],
         )
 
     def _engines(self, scrape: Scrape, engines: list[str]) -> Iterable[Metric]:
@@ -185,7 +185,7 @@ class IpcompCollector:
                         f"CPU clock cycles spent in the engine ({CLOCKS}).",
                         series.labels,
                         series.rows,
-                        series.data.tolist(),
+                        series.data,
                         scrape.keep(series),
                     )
                 )
