@@ -39,7 +39,7 @@ SA_COUNTERS = (
     "compressed-in", "compressed-out", "bypass", "incompressible", "decompressed-in",
     "decompressed-out", "rx-uncompressed", "rx-errors", "tx-errors",
 )  # fmt: skip
-ENGINES = ("isal", "zlib")
+ENGINES = ("zlib", "isal")  # engine index order, as plugin/README.md lists it
 NODES = ("ip4-input", "ipcomp4-compress", "ipcomp4-decompress", "ipcomp6-compress")
 ERRORS = (
     ("ipcomp4-compress", "compressed"),
@@ -71,7 +71,10 @@ def event_record(kind: int, sa_index: int, sa_id: int, cpi: int, ts: int, length
 def ipcomp_entries(sas: int, threads: int, tick: int = 0) -> Entries:
     """The plugin's entries for ``sas`` SAs (ids 100, 200, ...) and two engines."""
     entries: Entries = {
-        "/net/ipcomp/sa/names": (StatType.NAME_VECTOR, [str(100 * (i + 1)) for i in range(sas)]),
+        "/net/ipcomp/sa/names": (
+            StatType.NAME_VECTOR,
+            [str(100 * (i + 1)) if i != 2 else "" for i in range(sas)],  # SA 2: deleted
+        ),
         "/net/ipcomp/sas": (StatType.GAUGE, sas),
         "/net/ipcomp/tunnels": (StatType.GAUGE, 1),
     }
@@ -87,15 +90,17 @@ def ipcomp_entries(sas: int, threads: int, tick: int = 0) -> Entries:
     for index, engine in enumerate(ENGINES):
         prefix = f"/net/ipcomp/engine/{engine}"
         entries[f"{prefix}/sas"] = (StatType.GAUGE, sas if index == 0 else 0)
-        entries[f"{prefix}/priority"] = (StatType.GAUGE, 100 - 50 * index)
+        entries[f"{prefix}/priority"] = (StatType.GAUGE, 50 + 50 * index)
         entries[f"{prefix}/context-bytes"] = (StatType.GAUGE, 300_000 + index)
         entries[f"{prefix}/inflight"] = (StatType.GAUGE, 0)
         for op in ("compress", "decompress"):
             entries[f"{prefix}/{op}-clocks-avg"] = (StatType.GAUGE, 250 + 10 * index)
-            bins = _ramp((threads, 12), 1, tick) if index == 0 else np.zeros((threads, 12), "u8")
+            bins = (
+                _ramp((threads, 24), 1, tick) if engine == "isal" else np.zeros((threads, 24), "u8")
+            )
             entries[f"{prefix}/{op}-clocks"] = (
                 StatType.HISTOGRAM_LOG2,
-                Log2Histogram(7, bins.astype(np.uint64)),
+                Log2Histogram(4, bins.astype(np.uint64)),
             )
     for path in ("compress-in-bytes", "decompress-out-bytes"):
         entries[f"/net/ipcomp/hist/{path}"] = (
@@ -129,7 +134,8 @@ def with_ipcomp(snapshot: Snapshot, sas: int, threads: int, tick: int = 0) -> Sn
 
 def exporter_snapshot(threads: int = 2, tick: int = 0) -> Snapshot:
     """The golden-file segment: three interfaces (one deleted), four nodes,
-    four errors, one buffer pool, one heap, two SAs, two engines."""
+    four errors, one buffer pool, one heap, three SAs (one deleted), two
+    engines."""
     interfaces: list[str | None] = ["local0", "loop0", "deleted", "ipcomp0"]
     entries: Entries = {
         "/sys/last_stats_clear": (StatType.SCALAR_INDEX, 0),
@@ -177,5 +183,5 @@ def exporter_snapshot(threads: int = 2, tick: int = 0) -> Snapshot:
     entries["/mem/main heap"] = (StatType.COUNTER_VECTOR_SIMPLE, heap)
     for index, which in ((1, "used"), (0, "total"), (2, "free")):
         entries[f"/mem/main heap/{which}"] = (StatType.SYMLINK, Symlink("/mem/main heap", index))
-    entries.update(ipcomp_entries(2, threads, tick))
+    entries.update(ipcomp_entries(3, threads, tick))
     return snapshot_from_mapping(entries, epoch=1)

@@ -43,12 +43,10 @@ class Entities:
 
     @classmethod
     def named(cls, label: str, names: Sequence[str | None]) -> Entities:
-        """One label whose value is the name; ``None`` names are skipped."""
-        return cls(
-            (label,),
-            list(names),
-            [None if name is None else {label: name} for name in names],
-        )
+        """One label whose value is the name; ``None`` and empty names (a
+        deleted SA's) are skipped."""
+        ids = [name or None for name in names]
+        return cls((label,), ids, [None if name is None else {label: name} for name in ids])
 
     def valid(self) -> np.ndarray:
         """Boolean mask of exported indices."""

@@ -83,14 +83,14 @@ def sas(snap: Snapshot) -> list[dict[str, Any]]:
     }
     result = []
     for index, name in enumerate(names):
-        if name is None:
+        if not name:
             continue
         counters = {k: _counter(c, index) for k, c in columns.items()}
         entry: dict[str, Any] = {"sa": name, "sa_index": index, "counters": counters}
         into, out = counters.get("compressed-in"), counters.get("compressed-out")
         if into and out:
             entry["saved_bytes"] = max(into["bytes"] - out["bytes"], 0)
-            entry["compression_ratio"] = into["bytes"] / out["bytes"] if out["bytes"] else None
+            entry["compression_ratio"] = out["bytes"] / into["bytes"] if into["bytes"] else None
         result.append(entry)
     return result
 

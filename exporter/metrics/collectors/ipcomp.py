@@ -4,7 +4,8 @@
   combined counters ``/net/ipcomp/sa/<counter>``, and two derived families:
   ``vpp_ipcomp_sa_saved_bytes_total`` (compressed-in minus compressed-out
   bytes, a counter, so ``rate()`` is exact) and
-  ``vpp_ipcomp_sa_compression_ratio`` (cumulative in/out bytes);
+  ``vpp_ipcomp_sa_compression_ratio`` (cumulative out/in bytes, as
+  plugin/README.md defines it);
 * per engine (label ``engine``, ``op``): calls, input bytes and clocks
   (``/net/ipcomp/engine/{calls,clocks}/<op>``, indexed by engine), gauges
   ``/net/ipcomp/engine/<name>/*`` and clock histograms whose ``_sum`` is the
@@ -13,8 +14,10 @@
   the plugin does not publish the sum), the SA and tunnel gauges, and the
   number of events written to the ``/net/ipcomp/events`` ring.
 
-Engine indices are the order in which the engines' ``.../sas`` gauges appear
-in the directory (the plugin registers them in index order).
+Engine indices (registration order, plugin/README.md) are taken as the order
+in which the engines' ``.../sas`` gauges appear in the directory: the plugin
+adds them in index order at start-up. SAs whose name is empty (deleted) are
+not exported.
 """
 
 from __future__ import annotations
@@ -147,15 +150,16 @@ class IpcompCollector:
             saved,
             keep,
         )
-        ratio = in_bytes / np.maximum(out_bytes, 1)
+        ratio = out_bytes / np.maximum(in_bytes, 1)
         yield families.gauge(
             "vpp_ipcomp_sa_compression_ratio",
-            "Uncompressed over compressed bytes of compressed packets, since the SA was "
-            "added (for a window: rate of compressed_in_bytes over compressed_out_bytes).",
+            "Compressed over uncompressed bytes of the packets sent compressed, since "
+            "the SA was added (plugin/README.md's ratio; for a window: rate of "
+            "compressed_out_bytes over rate of compressed_in_bytes).",
             labels,
             rows,
             ratio,
-            keep[out_bytes[keep] > 0],
+            keep[in_bytes[keep] > 0],
         )
 
     def _engines(self, scrape: Scrape, engines: list[str]) -> Iterable[Metric]:
