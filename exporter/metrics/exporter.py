@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from prometheus_client.core import Metric
@@ -83,7 +83,13 @@ class Exporter:
     def render(self, accept: str | None = None) -> tuple[bytes, str]:
         """One scrape encoded for an HTTP ``Accept`` header: OpenMetrics when
         asked for, else the Prometheus text format. Returns (body, content type)."""
-        return exposition.render(self.collect(), accept)
+        chunks, content_type = self.stream(accept)
+        return b"".join(chunks), content_type
+
+    def stream(self, accept: str | None = None) -> tuple[Iterator[bytes], str]:
+        """Like :meth:`render`, the body as chunks encoded while they are read
+        (the scrape itself is complete before this returns)."""
+        return exposition.encode(self.collect(), accept)
 
     def _snapshot(self) -> Snapshot | None:
         try:

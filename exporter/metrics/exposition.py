@@ -11,7 +11,7 @@ escaping is involved. OpenMetrics goes through prometheus-client unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client.core import Metric
@@ -35,19 +35,26 @@ def wants_openmetrics(accept: str | None) -> bool:
     )
 
 
-def render(metrics: list[Metric], accept: str | None) -> tuple[bytes, str]:
-    """``metrics`` encoded as the ``Accept`` header asks: (body, content type)."""
+def encode(metrics: list[Metric], accept: str | None) -> tuple[Iterator[bytes], str]:
+    """``metrics`` encoded as the ``Accept`` header asks: (body chunks,
+    content type). Text is produced family by family as the chunks are
+    consumed (the list is consumed with them)."""
     if wants_openmetrics(accept):
-        return openmetrics.generate_latest(_Registry(metrics)), OPENMETRICS_CONTENT_TYPE
-    return render_text(metrics), TEXT_CONTENT_TYPE
+        return iter([openmetrics.generate_latest(_Registry(metrics))]), OPENMETRICS_CONTENT_TYPE
+    return encode_text(metrics), TEXT_CONTENT_TYPE
 
 
 def render_text(metrics: list[Metric]) -> bytes:
-    """The Prometheus text format (0.0.4) of ``metrics``.
+    """The Prometheus text format (0.0.4) of ``metrics``, in one piece
+    (consumes the list)."""
+    return b"".join(encode_text(metrics))
 
-    Consumes the list (each family is released once written, so the body and
-    the families are not all held at once)."""
-    chunks: list[bytes] = []
+
+def encode_text(metrics: list[Metric]) -> Iterator[bytes]:
+    """The Prometheus text format (0.0.4) of ``metrics``, one chunk per family.
+
+    Consumes the list: each family is released once written, so neither the
+    whole body nor all families and the body are held at once."""
     labels: dict[int, tuple[dict[str, str], str]] = {}  # id(dict) -> (dict, "{...}")
     metrics.reverse()
     while metrics:
@@ -70,8 +77,7 @@ def render_text(metrics: list[Metric]) -> bytes:
                 labels[id(row)] = cached
             shown = str(value) if type(value) is int else floatToGoString(value)
             out.append(f"{sample_name}{cached[1]} {shown}\n")
-        chunks.append("".join(out).encode())
-    return b"".join(chunks)
+        yield "".join(out).encode()
 
 
 def _label_text(row: dict[str, str]) -> str:

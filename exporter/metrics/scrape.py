@@ -45,8 +45,9 @@ class Entities:
     def named(cls, label: str, names: Sequence[str | None]) -> Entities:
         """One label whose value is the name; ``None`` and empty names (a
         deleted SA's) are skipped."""
-        ids = [name or None for name in names]
-        return cls((label,), ids, [None if name is None else {label: name} for name in ids])
+        kept = [name or None for name in names]
+        rows = [None if name is None else {label: name} for name in kept]
+        return cls((label,), list[Hashable | None](kept), rows)
 
     def valid(self) -> np.ndarray:
         """Boolean mask of exported indices."""

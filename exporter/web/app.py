@@ -1,7 +1,9 @@
 """The exporter's HTTP service (FastAPI).
 
 * ``GET /metrics``: one scrape; OpenMetrics when the ``Accept`` header asks
-  for ``application/openmetrics-text``, else the Prometheus text format.
+  for ``application/openmetrics-text``, else the Prometheus text format,
+  streamed family by family (chunked) so that a large body is never held
+  whole.
   Always 200: without VPP it carries ``vpp_up 0`` and the self-metrics.
 * ``GET /healthz``: whether VPP's stats socket answers now and how old the
   last good read is; 200 when reachable, 503 otherwise.
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from vppcomp import __version__
 from vppcomp.metrics.exporter import READ_ERRORS, Exporter
@@ -38,8 +40,8 @@ def create_app(exporter: Exporter) -> FastAPI:
 
     @app.get("/metrics")
     def metrics(request: Request) -> Response:
-        body, content_type = exporter.render(request.headers.get("accept"))
-        return Response(body, media_type=content_type)
+        chunks, content_type = exporter.stream(request.headers.get("accept"))
+        return StreamingResponse(chunks, media_type=content_type)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
