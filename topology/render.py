@@ -2,7 +2,7 @@
 
 Graph visual language (as VPP's ``show vlib graphviz``): fill colour by
 vectors per call (``ylorrd8`` colours, 1-32 -> 1 ... 225+ -> 8), minimum width
-``1 + log10(clocks per packet + 1)``; both explained in a legend. Drop nodes
+``1 + log10(clocks per packet + 1)`` (capped at 5); both explained in a legend. Drop nodes
 are red octagons, punt nodes purple houses, output nodes boxes; ipcomp and
 IPsec nodes sit in marked clusters. Arcs carry the estimated packets/s
 ("~"); inactive nodes and arcs are grey and dashed. Problems go into a red
@@ -42,8 +42,12 @@ def colour_index(vectors_per_call: float) -> int:
     return min(8, max(0, math.ceil(vectors_per_call) - 1) // 32 + 1)
 
 
+MAX_SIZE_RATIO = 5.0  # polling input nodes reach 10^6 clocks/packet and more
+
+
 def size_ratio(clocks_per_packet: float) -> float:
-    return 1 + math.log10(clocks_per_packet + 1)
+    """VPP's node size, ``1 + log10(clocks/packet + 1)``, capped at :data:`MAX_SIZE_RATIO`."""
+    return min(MAX_SIZE_RATIO, 1 + math.log10(clocks_per_packet + 1))
 
 
 def _note(dot: graphviz.Digraph, problems: Iterable[str]) -> None:
