@@ -94,10 +94,10 @@ def build_ipcomp_plugin(prefix: Path, build_dir: Path | None = None) -> PluginBu
     if result.returncode != 0:
         raise RuntimeError(f"plugin build failed:\n{result.stdout[-6000:]}\n{result.stderr}")
     sos = list(build_dir.rglob("ipcomp_plugin.so"))
-    jsons = list(build_dir.rglob("ipcomp.api.json"))
+    api_dir = build_dir / "api"
+    jsons = [p for p in build_dir.rglob("ipcomp.api.json") if p.parent != api_dir]
     if not sos or not jsons:
         raise RuntimeError(f"build produced no plugin/api json under {build_dir}")
-    api_dir = build_dir / "api"
     api_dir.mkdir(exist_ok=True)
     shutil.copy2(jsons[0], api_dir / "ipcomp.api.json")
     return PluginBuild(build_dir=build_dir, plugin_dir=sos[0].parent, api_dir=api_dir)
