@@ -275,3 +275,26 @@ def test_replay_steps_through_frames_and_restarts(tmp_path: Path, server: Segmen
     assert replay(server, read_frames(path), speed=0) == 4
     assert seen == [100, 101, 102, 103]
     assert client.stats.restarts == 1
+
+
+RECORDINGS = sorted((Path(__file__).parent / "data").glob("*.vppstats"))
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=[p.name for p in RECORDINGS])
+def test_shipped_recordings_replay_faithfully(path: Path, server: SegmentServer) -> None:
+    """Recordings of real VPPs: each frame, replayed, reads the same through
+    vpp_papi's VPPStats and through this reader."""
+    frames = list(read_frames(path))
+    assert frames, f"{path} holds no frame"
+    server.stop()
+    size = max(SegmentWriter.required_size(f.snapshot) for f in frames)
+    with SegmentServer(server.socket_path, size) as replayed:
+        client = StatsClient(replayed.socket_path, liveness_interval=0)
+        for frame in frames:
+            replayed.publish(frame.snapshot)
+            ours = client.snapshot()
+            stats = papi(replayed.socket_path)
+            try:
+                assert assert_matches_papi(ours, stats) == len(frame.snapshot)
+            finally:
+                stats.disconnect()

@@ -18,30 +18,20 @@ from vppcomp.statseg.layout import StatsUnavailable, StatType
 from vppcomp.statseg.recording import read_frames, record
 from vppcomp.statseg.replay import SegmentServer
 
-PG_TRAFFIC = """
-create loopback interface
-set interface state loop0 up
-set interface ip address loop0 10.10.1.1/24
-packet-generator new {{
-  name udp
-  limit {packets}
-  rate 1e4
-  size 100-100
-  node ip4-input
-  data {{
-    UDP: 10.10.1.2 -> 10.10.2.2
-    UDP: 1234 -> 2345
-    incrementing 100
-  }}
-}}
-packet-generator enable-stream udp
-"""
+PG_TRAFFIC = (
+    "create loopback interface",
+    "set interface state loop0 up",
+    "set interface ip address loop0 10.10.1.1/24",
+    "packet-generator new name udp limit {packets} rate 1e4 size 100-100 node ip4-input"
+    " data {{ UDP: 10.10.1.2 -> 10.10.2.2 UDP: 1234 -> 2345 incrementing 100 }}",
+    "packet-generator enable-stream udp",
+)
 
 
 def start_traffic(vpp: VppInstance, packets: int) -> None:
-    script = vpp.workdir / "traffic.cli"
-    script.write_text(PG_TRAFFIC.format(packets=packets))
-    vpp.cli(f"exec {script}")
+    """A loopback and a packet-generator stream of ``packets`` UDP packets."""
+    for command in PG_TRAFFIC:
+        vpp.cli(command.format(packets=packets))
 
 
 def papi(path: str | Path) -> VPPStats:

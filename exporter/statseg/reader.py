@@ -240,11 +240,14 @@ class SegmentReader:
             self._buf, dtype=DIRECTORY_ENTRY_DTYPE, count=count, offset=offset
         ).copy()
         plan = _Plan(epoch, offset, count)
-        names = [raw.decode("utf-8", "replace") for raw in directory["name"].tolist()]
+        # A name ends at its first NUL; VPP leaves old bytes behind it.
+        names = [
+            raw.partition(b"\0")[0].decode("utf-8", "replace") for raw in directory["name"].tolist()
+        ]
         kinds = directory["type"]
         pointers = directory["value"]
         listed = (kinds != StatType.EMPTY) & (kinds != StatType.ILLEGAL) & (kinds <= StatType.GAUGE)
-        listed &= directory["name"] != b""
+        listed &= np.fromiter(map(bool, names), dtype=bool, count=count)
         is_link = listed & (kinds == StatType.SYMLINK)
         scalar_rows: list[int] = []
         elements = np.zeros(count, dtype=np.int64)  # indexable length of counter rows
