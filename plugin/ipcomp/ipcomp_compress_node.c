@@ -28,7 +28,7 @@
   _ (BYPASS, bypass, INFO, "below threshold, sent uncompressed")                                   \
   _ (INCOMPRESSIBLE, incompressible, INFO, "not smaller, sent uncompressed")                       \
   _ (NESTED, nested, INFO, "IPComp payload, sent uncompressed")                                    \
-  _ (NOT_FOR_SA, not_for_sa, INFO, "transport: no SA for the destination, passed")                 \
+  _ (NOT_FOR_SA, not_for_sa, INFO, "transport: no SA for the source and destination, passed")      \
   _ (FRAGMENT, fragment, INFO, "transport: fragment or extension header, passed uncompressed")     \
   _ (NO_TUNNEL, no_tunnel, ERROR, "no ipcomp tunnel on the interface")                             \
   _ (BAD_INNER, bad_inner, ERROR, "not an IPv4 or IPv6 packet")                                    \
@@ -414,6 +414,13 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 
       p = hash_get_mem (im->sa_index_by_tx_key, &k);
       if (!p)
+	{
+	  error = IPCOMP_COMPRESS_ERROR_NOT_FOR_SA;
+	  goto next;
+	}
+      /* transport SAs are between two hosts: this one must be the source */
+      if (is_ip6 ? memcmp (ip + 8, ipcomp_sa_get (p[0])->local.ip6.as_u8, 16) :
+		   memcmp (ip + 12, ipcomp_sa_get (p[0])->local.ip4.as_u8, 4))
 	{
 	  error = IPCOMP_COMPRESS_ERROR_NOT_FOR_SA;
 	  goto next;
