@@ -717,8 +717,8 @@ def test_tunnel_over_memif(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     sock = tmp_path_factory.mktemp("memif") / "memif.sock"
-    a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, extra_plugins=("memif",))
-    b = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, extra_plugins=("memif",))
+    a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, extra_plugins=("memif", "ping"))
+    b = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, extra_plugins=("memif", "ping"))
     for v, role, local, peer in (
         (a, "master", "192.168.1.1", "192.168.1.2"),
         (b, "slave", "192.168.1.2", "192.168.1.1"),
@@ -749,7 +749,11 @@ def test_tunnel_over_memif(
             break
         time.sleep(0.1)
     # ARP between the tunnel endpoints first
-    a.cli("ping 192.168.1.2 repeat 2 interval 0.1")
+    for _ in range(20):
+        if " 0% packet loss" in a.cli("ping 192.168.1.2 repeat 2 interval 0.1"):
+            break
+    else:
+        pytest.fail("memif link between the two VPPs does not come up")
 
     inners = make_traffic(4, seed=11)
     frames = [ether(BCAST, 0x0800, p) for p in inners]
@@ -764,7 +768,9 @@ def test_tunnel_over_memif(
     b_frames["pg0"] = [bytes(p) for p in rdpcap(str(out))] if out.exists() else []
     b_frames["pg0"] = inner_frames(b_frames["pg0"], 4)
     got = b_frames["pg0"]
-    assert len(got) == len(inners), (a.cli("show errors"), b.cli("show errors"))
+    assert len(got) == len(inners), (
+        a.cli("show errors") + b.cli("show errors") + b.cli("show memif") + b.cli("show int")
+    )
     # memif keeps order on one queue
     for sent, frame in zip(inners, got, strict=True):
         assert frame[14:] == forwarded(sent, 2)
