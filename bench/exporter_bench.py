@@ -17,7 +17,8 @@ after one warm-up, median reported:
   and Python string formatting of one line per thread and index.
 
 Also reported: the exporter process' resident memory after the scrapes
-(VmRSS) and its peak (VmHWM). Run as root for the namespace; without VPP's C
+(VmRSS), of which the pages of VPP's shared stats segment (RssShmem),
+and its peak (VmHWM). Run as root for the namespace; without VPP's C
 tool or root that column says why it is missing. Nothing is asserted: this
 prints figures and ratios.
 
@@ -48,6 +49,14 @@ from vppcomp.statseg.writer import SegmentWriter
 
 C_PATTERNS = ("/if", "/err", "/sys", "/buffer-pools", "/mem", "/net")
 PAPI_PATTERNS = [f"^{p}/" for p in C_PATTERNS]
+
+
+def c_exporter_args(sock: str) -> list[str]:
+    """vpp_prometheus_export's options in the one order its VPP 26.06 parser
+    survives: a failed ``socket-name %s`` match clobbers the default socket
+    name (SIGSEGV), so ``socket-name`` must come after ``port`` and be
+    followed by a pattern in the same pass."""
+    return ["port", "9482", "socket-name", sock]
 
 
 def free_port() -> int:
@@ -87,7 +96,7 @@ def memory_kib(pid: int) -> dict[str, int]:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "RssShmem"):
             fields[key] = int(value.split()[0])
     return fields
 
@@ -123,7 +132,7 @@ def bench_c_exporter(sock: str, runs: int) -> tuple[float, int] | str:
     try:
         subprocess.run([*inside, "ip", "link", "set", "lo", "up"], check=True)
         process = subprocess.Popen(
-            [*inside, str(tool), "socket-name", sock, "port", "9482", *C_PATTERNS],
+            [*inside, str(tool), *c_exporter_args(sock), *C_PATTERNS],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -185,7 +194,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"{'interfaces':>10} {'threads':>7} | {'vppcomp s':>9} {'MB':>6} | "
           f"{'C export s':>10} {'MB':>6} {'vppcomp/C':>9} | {'papi s':>8} {'papi/vppcomp':>12} | "
-          f"{'RSS MiB':>7} {'peak MiB':>8}")  # fmt: skip
+          f"{'RSS MiB':>7} {'shm MiB':>7} {'peak MiB':>8}")  # fmt: skip
     for size in args.sizes:
         snapshot = with_ipcomp(synthetic_snapshot(size, args.threads), args.sas, args.threads)
         with tempfile.TemporaryDirectory() as tmp:
@@ -208,7 +217,8 @@ def main() -> int:
         )
         print(
             f"{size:>10} {args.threads:>7} | {ours:>9.3f} {our_size / 1e6:>6.1f} | {c_cols} | "
-            f"{papi_cols} | {memory['VmRSS'] / 1024:>7.0f} {memory['VmHWM'] / 1024:>8.0f}{note}",
+            f"{papi_cols} | {memory['VmRSS'] / 1024:>7.0f} {memory['RssShmem'] / 1024:>7.0f} "
+            f"{memory['VmHWM'] / 1024:>8.0f}{note}",
             flush=True,
         )
     return 0
