@@ -13,6 +13,7 @@ which records the answers these VPPs give into tests/data/topology_*.
 
 from __future__ import annotations
 
+import html
 import itertools
 import shutil
 import time
@@ -22,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from plugin_vpp import ROOT, PluginBuild, build_ipcomp_plugin, cli_script, start_ipcomp_vpp
 
 from vppcomp.statseg.client import StatsClient
@@ -31,6 +34,7 @@ from vppcomp.topology.graph_view import GraphFilter
 from vppcomp.topology.inventory import HostSpec, StatsPairs
 from vppcomp.topology.render import graph_dot, render, tunnels_dot
 from vppcomp.topology.tunnel_collect import collect_tunnels
+from vppcomp.topology.web import TopologySettings, topology_router
 
 pytestmark = pytest.mark.live
 
@@ -141,6 +145,15 @@ def test_graph_of_live_traffic_through_ipcomp(
     dot = graph_dot(view)
     assert "cluster_ipcomp" in dot
     assert render(dot, "svg").startswith(b"<?xml")
+
+    # the same through the web router, mounted as the exporter's app would
+    settings = TopologySettings.for_vpp(str(vpp.api_socket), str(vpp.stats_socket))
+    settings.api_dirs = [str(d) for d in vpp.api_dirs]
+    app = FastAPI()
+    app.include_router(topology_router(settings))
+    svg = html.unescape(TestClient(app).get("/topology/graph.svg").text)
+    assert all(name in svg for name in TRAFFIC_PATH), svg[-3000:]
+    assert "Problems" not in svg
 
 
 MEMIF = {"west": ("master", "192.168.10.1"), "east": ("slave", "192.168.10.2")}

@@ -280,7 +280,7 @@ def test_ipcomp_sas_pair_with_rates_and_ratio_from_plugin_counters(tmp_path: Pat
     assert sender.label == "ipcomp0 (ipcomp SA 7)" and sender.ident == "CPI 300"
     assert sender.tx == pytest.approx((1000.0, 3_200_000.0))
     assert sender.ratio == pytest.approx(0.4)
-    assert "compressed to 40%" in tunnels_dot(tmap)
+    assert "west \u2192 east: 1 kpps, 3.2 Mbit/s, compressed to 40%" in tunnels_dot(tmap)
 
 
 def test_graphviz_failure_is_an_error_not_a_crash() -> None:

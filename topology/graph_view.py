@@ -27,15 +27,17 @@ from vppcomp.topology.feature_arcs import known_arcs
 from vppcomp.topology.graph_model import NODE_FLAG_IS_OUTPUT, GraphNode, NodeGraph
 from vppcomp.topology.node_rates import NodeRate, Rates
 
-# Device type (sw_interface_details.dev_type) -> the node that receives its packets.
+# Device class name (sw_interface_details.interface_dev_type, VPP 26.06) ->
+# the nodes that receive the interface's packets.
 INPUT_NODES = {
     "memif": ("memif-input",),
-    "af_packet": ("af-packet-input",),
+    "af-packet": ("af-packet-input",),
     "virtio": ("virtio-input",),
     "pg": ("pg-input",),
-    "IPIP": ("ipip4-input", "ipip6-input"),
-    "GRE": ("gre4-input", "gre6-input"),
+    "IPIP tunnel device": ("ipip4-input", "ipip6-input"),
+    "GRE tunnel device": ("gre4-input", "gre6-input"),
     "VXLAN": ("vxlan4-input", "vxlan6-input"),
+    "IPComp tunnel": ("ipcomp4-decompress", "ipcomp6-decompress"),
 }
 
 

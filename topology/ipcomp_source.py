@@ -9,8 +9,8 @@ Rates come from the per-SA combined counters ``/net/ipcomp/sa/<counter>``
 at the details' ``sa_index`` (plugin/README.md): sent = compressed-out +
 bypass + incompressible, received = decompressed-in + rx-uncompressed; the
 compression ratio is the plugin's, compressed-out bytes / compressed-in
-bytes of what this end sent (smaller is better), or if it sent nothing
-compressed, decompressed-in / decompressed-out bytes of what it received.
+bytes of what this end sent (smaller is better; ``None`` if it compressed
+nothing in the interval).
 """
 
 from __future__ import annotations
@@ -76,6 +76,4 @@ def read_ipcomp(source: ApiSource, host: Host, stats: HostStats | None) -> None:
             received = _sum_rates(stats, index, ("decompressed-in", "rx-uncompressed"))
             end.tx, end.rx = sent, received
             end.ratio = _ratio(stats, index, "compressed-out", "compressed-in")
-            if end.ratio is None:
-                end.ratio = _ratio(stats, index, "decompressed-in", "decompressed-out")
         host.tunnels.append(end)

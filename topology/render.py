@@ -167,10 +167,11 @@ def _end_label(end: TunnelEnd) -> str:
     return f"{end.label}\\n{end.src} \u2192 {end.dst}"
 
 
-def _rate_text(end: TunnelEnd | None) -> list[str]:
+def _rate_text(end: TunnelEnd | None, to: str) -> list[str]:
+    """``west → east: 500 pps, 156 kbit/s, compressed to 5%`` for what ``end`` sends."""
     if end is None or end.tx is None:
         return []
-    text = f"{end.host} sends {si(end.tx[0], 'pps')}, {si(end.tx[1], 'bit/s')}"
+    text = f"{end.host} \u2192 {to}: {si(end.tx[0], 'pps')}, {si(end.tx[1], 'bit/s')}"
     if end.ratio is not None:
         text += f", compressed to {end.ratio:.0%}"
     return [text]
@@ -178,8 +179,9 @@ def _rate_text(end: TunnelEnd | None) -> list[str]:
 
 def _link_label(link: Link) -> str:
     lines = [f"{link.a.kind.upper()} {link.a.ident}".strip()]
-    lines += _rate_text(link.a)
-    lines += _rate_text(link.b)
+    lines += _rate_text(link.a, link.b.host if link.b else link.peer)
+    if not link.a.directional:  # an SA's counters count one direction only
+        lines += _rate_text(link.b, link.a.host)
     if link.problem:
         lines.append(f"! {link.problem}")
     return "\\n".join(lines)

@@ -7,7 +7,8 @@ the host offers its dump message (:data:`TUNNEL_READERS`):
 * ``gre``: ``gre_tunnel_dump`` (gre plugin);
 * ``vxlan``: ``vxlan_tunnel_v2_dump`` (vxlan plugin);
 * ``ipsec``: ``ipsec_sa_v5_dump`` (core), tunnel-mode SAs; rates from
-  ``/net/ipsec/sa`` at the SA's ``stat_index``;
+  ``/net/ipsec/sa`` at the SA's ``stat_index`` (packets the SA processed:
+  drawn for the sender's end only);
 * ``ipcomp``: see :mod:`vppcomp.topology.ipcomp_source`.
 
 Tunnel interfaces' rates are the interface counters (``/if/tx``, ``/if/rx``).

@@ -33,7 +33,7 @@ from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.snapshot import Snapshot
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_view import GraphFilter
-from vppcomp.topology.inventory import STATS_ERRORS, HostSpec, recorded_pair
+from vppcomp.topology.inventory import STATS_ERRORS, HostSpec, load_inventory, recorded_pair
 from vppcomp.topology.node_rates import sample_pair
 from vppcomp.topology.render import (
     ENGINES,
@@ -58,6 +58,22 @@ class TopologySettings:
     api_dirs: list[str] | None = None
     interval: float = 1.0
     refresh: float = 5.0
+
+    @classmethod
+    def for_vpp(
+        cls,
+        api_socket: str,
+        stats_socket: str,
+        *,
+        inventory: str | None = None,
+        api_dirs: list[str] | None = None,
+    ) -> TopologySettings:
+        """The graph of the local VPP; the tunnels between the hosts of
+        ``inventory`` (a TOML file, see :mod:`~vppcomp.topology.inventory`),
+        or of the local VPP alone. Raises InventoryError for a bad inventory."""
+        local = HostSpec("vpp", api_socket=api_socket, stats_socket=stats_socket)
+        hosts = load_inventory(inventory) if inventory else [local]
+        return cls(graph_host=local, tunnel_hosts=hosts, api_dirs=api_dirs)
 
 
 def _heartbeat(snap: Snapshot) -> int | None:
@@ -196,7 +212,8 @@ setInterval(reload, refreshMs);
 
 
 def topology_router(settings: TopologySettings) -> APIRouter:
-    """The router; include it with ``app.include_router(topology_router(settings))``."""
+    """The router; include it in an app with
+    ``app.include_router(topology_router(TopologySettings.for_vpp(api, stats)))``."""
     router = APIRouter(prefix="/topology", tags=["topology"])
     topology = _Topology(settings)
 
