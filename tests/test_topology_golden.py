@@ -20,7 +20,7 @@ from vppcomp.statseg.snapshot import Snapshot
 from vppcomp.topology.api_source import RecordedSource
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_view import GraphFilter
-from vppcomp.topology.inventory import load_inventory, recorded_pair
+from vppcomp.topology.inventory import InventoryError, load_inventory, recorded_pair
 from vppcomp.topology.render import graph_dot, tunnels_dot
 from vppcomp.topology.tunnel_collect import collect_tunnels
 
@@ -160,3 +160,22 @@ def test_tunnels_command(tmp_path: Path) -> None:
     )
     assert out.read_bytes().startswith(b"<?xml")
     assert vppcomp_main(["topology", "tunnels", "--host", "bad"]) == 2
+
+
+def test_graph_command_records_answers_that_replay_the_same(tmp_path: Path) -> None:
+    common = ["--stats-recording", str(DATA / "topology_graph_stats.vcr"), "--format", "dot"]
+    first, second, answers = tmp_path / "1.dot", tmp_path / "2.dot", tmp_path / "answers.json"
+    args = ["topology", "graph", "--api-recording", str(DATA / "topology_graph_api.json")]
+    assert vppcomp_main([*args, *common, "-o", str(first), "--record-api", str(answers)]) == 0
+    args = ["topology", "graph", "--api-recording", str(answers)]
+    assert vppcomp_main([*args, *common, "-o", str(second)]) == 0
+    assert first.read_text() == second.read_text()
+    assert "ipcomp4-compress" in second.read_text()
+
+
+def test_inventory_errors_are_reported(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[host]]\nname = "x"\n')
+    assert vppcomp_main(["topology", "tunnels", "--inventory", str(bad)]) == 2
+    with pytest.raises(InventoryError, match="needs api_socket or api_recording"):
+        load_inventory(bad)

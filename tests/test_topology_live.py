@@ -156,6 +156,36 @@ def test_graph_of_live_traffic_through_ipcomp(
     assert "Problems" not in svg
 
 
+def test_graph_without_tracedump_probes_arcs(vpp_factory: Callable[..., Any]) -> None:
+    """Without graph_node_get: node names from the stats segment, arcs among
+    the active nodes from get_next_index."""
+    vpp = vpp_factory(plugins=("ping",))
+    cli_script(
+        vpp,
+        f"""
+        create packet-generator interface pg0
+        create packet-generator interface pg1
+        set interface ip address pg0 10.0.0.1/24
+        set interface ip address pg1 192.0.2.1/24
+        set interface state pg0 up
+        set interface state pg1 up
+        ip neighbor pg1 192.0.2.2 02:00:00:00:00:02
+        ip route add 172.16.0.0/16 via 192.0.2.2 pg1
+        packet-generator new {{ name plain limit 0 rate {PG_RATE} size 100-100 interface pg0 node ip4-input data {{ UDP: 10.0.0.2 -> 172.16.0.5 UDP: 1234 -> 5678 length 100 checksum 0 incrementing 1 }} }}
+        packet-generator enable-stream plain
+        """,  # noqa: E501 - one CLI command
+    )
+    time.sleep(1.5)
+    stats = StatsPairs()
+    stats.take([HostSpec("vpp", stats_socket=str(vpp.stats_socket))], 1.0, aligned=True)
+    view = collect_graph(api_source(vpp, "vpp"), stats.pairs["vpp"], GraphFilter())
+    assert "get_next_index" in view.source
+    assert any("tracedump plugin not loaded" in p for p in view.problems)
+    path = ("pg-input", "ip4-input", "ip4-lookup", "ip4-rewrite", "pg1-output", "pg1-tx")
+    arcs = {(a, b) for a, b, _ in view.arcs}
+    assert set(itertools.pairwise(path)) <= arcs, sorted(arcs)
+
+
 MEMIF = {"west": ("master", "192.168.10.1"), "east": ("slave", "192.168.10.2")}
 
 

@@ -84,6 +84,8 @@ def load_inventory(path: str | Path) -> list[HostSpec]:
     for entry in hosts:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise InventoryError(f"{path}: every [[host]] needs a name")
+        if not entry.get("api_socket") and not entry.get("api_recording"):
+            raise InventoryError(f"{path}: host {entry['name']} needs api_socket or api_recording")
         specs.append(
             HostSpec(
                 entry["name"],

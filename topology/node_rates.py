@@ -164,7 +164,8 @@ def rates_between(earlier: Snapshot, later: Snapshot) -> Rates:
     return rates
 
 
-def _heartbeat(snap: Snapshot) -> int | None:
+def heartbeat(snap: Snapshot) -> int | None:
+    """``/sys/heartbeat``: bumped by VPP's collector at each node-counter refresh."""
     return int(snap["/sys/heartbeat"]) if "/sys/heartbeat" in snap else None
 
 
@@ -178,9 +179,9 @@ def sample_pair(
     deadline = time.monotonic() + timeout
 
     def next_refresh(after: Snapshot) -> Snapshot:
-        beat = _heartbeat(after)
+        beat = heartbeat(after)
         snap = client.snapshot()
-        while beat is not None and _heartbeat(snap) == beat and time.monotonic() < deadline:
+        while beat is not None and heartbeat(snap) == beat and time.monotonic() < deadline:
             time.sleep(poll)
             snap = client.snapshot()
         return snap

@@ -207,9 +207,10 @@ def _host_cluster(dot: graphviz.Digraph, host: Host) -> None:
             f"{i.name}{' (down)' if not i.up else ''}: {', '.join(i.addresses) or '-'}"
             for _, i in sorted(host.interfaces.items())
         ]
+        rows.append(f"tunnels read: {', '.join(host.sources) or 'none offered'}")
         cluster.node(
             f"host/{host.name}",
-            "\\l".join(rows) + "\\l" if rows else "no interfaces",
+            "\\l".join(rows) + "\\l",
             shape="box",
             style="rounded",
             fontsize="10",

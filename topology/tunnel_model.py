@@ -55,7 +55,8 @@ class Interface:
 class Host:
     """One VPP host; ``reason`` says why it is unreachable (``None`` if it was
     read); ``declared`` are addresses the inventory gives for it, used to
-    recognise it as a tunnel's peer even when it cannot be read."""
+    recognise it as a tunnel's peer even when it cannot be read; ``sources``
+    the tunnel kinds whose dump message the host offered (and was read)."""
 
     name: str
     reason: str | None = None

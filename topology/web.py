@@ -34,7 +34,7 @@ from vppcomp.statseg.snapshot import Snapshot
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_view import GraphFilter
 from vppcomp.topology.inventory import STATS_ERRORS, HostSpec, load_inventory, recorded_pair
-from vppcomp.topology.node_rates import sample_pair
+from vppcomp.topology.node_rates import heartbeat, sample_pair
 from vppcomp.topology.render import (
     ENGINES,
     RenderError,
@@ -76,10 +76,6 @@ class TopologySettings:
         return cls(graph_host=local, tunnel_hosts=hosts, api_dirs=api_dirs)
 
 
-def _heartbeat(snap: Snapshot) -> int | None:
-    return int(snap["/sys/heartbeat"]) if "/sys/heartbeat" in snap else None
-
-
 class SnapshotHistory:
     """Snapshot pairs of one host's stats across requests.
 
@@ -108,16 +104,12 @@ class SnapshotHistory:
             if pair is None or pair[1].segment_id != now.segment_id:
                 pair = sample_pair(self._client, self.interval)
             elif (
-                _heartbeat(now) != _heartbeat(pair[1])
+                heartbeat(now) != heartbeat(pair[1])
                 and now.taken_at - pair[1].taken_at >= self.interval
             ):
                 pair = (pair[1], now)
             self._pair = pair
             return pair
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
 
 
 def _svg(dot_source: str, engine: str) -> bytes:
