@@ -29,8 +29,3 @@ class Options:
         if self.include and not any(fnmatchcase(path, p) for p in self.include):
             return False
         return not any(fnmatchcase(path, p) for p in self.exclude)
-
-    @property
-    def filters(self) -> bool:
-        """Whether any pattern is set (collectors skip per-path work otherwise)."""
-        return bool(self.include or self.exclude)
