@@ -399,12 +399,14 @@ def test_tunnel_wire_round_trip_counters(
 # --- fuzz: random and mutated IPComp packets at the decompressor --------
 
 
-def fuzz_packets(n: int, seed: int, limit: int) -> tuple[list[bytes], dict[str, int]]:
+def fuzz_packets(
+    n: int, seed: int, limit: int, outer: int = 4
+) -> tuple[list[bytes], dict[str, int]]:
     """``n`` IPComp packets from the tunnel peer (192.168.1.2 -> .1), most of
     them broken in some way, and the verdict the plugin must reach for each
     (predicted with Python's zlib, like the plugin's zlib engine)."""
     rng = random.Random(seed)
-    local, peer, _ = OUTER[4]
+    local, peer, _ = OUTER[outer]
     expected: dict[str, int] = {}
     frames = []
     seeds = [
@@ -424,7 +426,7 @@ def fuzz_packets(n: int, seed: int, limit: int) -> tuple[list[bytes], dict[str, 
         _inner, data = rng.choice(good)
         m = rng.randrange(9)
         if m == 0:
-            body = rng.randbytes(rng.randrange(0, 1500))
+            body = rng.randbytes(rng.randrange(0, 5000))  # also chained buffers
         elif m == 1:
             b = bytearray(data)
             for _ in range(rng.randrange(1, 8)):
@@ -453,8 +455,12 @@ def fuzz_packets(n: int, seed: int, limit: int) -> tuple[list[bytes], dict[str, 
         ipcomp = struct.pack("!BBH", nh, rng.choice([0, 0, 0, 0xFF]), cpi) + body
         if hdr_cut:
             ipcomp = ipcomp[: rng.randrange(4)]
-        pkt = ip4_packet(peer, local, 108, ipcomp, ident=i & 0xFFFF)
-        frames.append(ether(BCAST, 0x0800, pkt))
+        if outer == 4:
+            frames.append(
+                ether(BCAST, 0x0800, ip4_packet(peer, local, 108, ipcomp, ident=i & 0xFFFF))
+            )
+        else:
+            frames.append(ether(BCAST, 0x86DD, ip6_packet(peer, local, 108, ipcomp)))
         verdict = predict(ipcomp, nh, cpi, limit, hdr_cut)
         expected[verdict] = expected.get(verdict, 0) + 1
     return frames, expected
@@ -494,21 +500,36 @@ def predict(ipcomp: bytes, nh: int, cpi: int, limit: int, hdr_cut: bool) -> str:
     return "decompressed" if ok else "bad_inner"
 
 
-def test_fuzz_100k(vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild) -> None:  # noqa: F811
+@pytest.mark.parametrize("outer,engine", [(4, "zlib"), (6, "isal")])
+def test_fuzz_100k(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+    outer: int,
+    engine: str,
+) -> None:
+    """100,000 random/mutated IPComp packets from the tunnel peer: VPP stays
+    up, every packet is counted once under the reason Python's zlib predicts
+    (exactly for the zlib engine; ISA-L accepts a few streams zlib calls
+    corrupt, so there the split may move by a handful)."""
     n = 100_000
     limit = 65535
     a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
-    setup_a(a, 4, "zlib")
-    frames, expected = fuzz_packets(n, seed=7, limit=limit)
+    setup_a(a, outer, engine)
+    frames, expected = fuzz_packets(n, seed=7 + outer, limit=limit, outer=outer)
     pg_replay(a, "fuzz", frames, "pg1", timeout=600)
     assert a.alive(), a.log_tail()
     stats = stats_client(a)
+    node = f"ipcomp{outer}-decompress"
     try:
-        got = {e: error_counter(stats, "ipcomp4-decompress", e) for e in DECOMPRESS_ERRORS}
+        got = {e: error_counter(stats, node, e) for e in DECOMPRESS_ERRORS}
         seen = sum(got.values())
         assert seen == n, (got, a.cli("show errors"))
         for verdict, count in expected.items():
-            assert got[verdict] == count, (verdict, got, expected)
+            if engine == "zlib":
+                assert got[verdict] == count, (verdict, got, expected)
+            else:
+                assert abs(got[verdict] - count) <= max(50, count // 200), (verdict, got, expected)
+        print("fuzz verdicts:", {k: v for k, v in got.items() if v})
         drops = n - got["decompressed"]
         assert (
             sa_counter(stats, "rx-errors", 0)[0]
@@ -516,14 +537,16 @@ def test_fuzz_100k(vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild) 
         )
         events = [e for e in read_events(stats) if e["type"] == "decompress-failure"]
         assert events, "no decompress-failure events"
+        alen = 4 if outer == 4 else 16
         for e in events[-50:]:
-            assert e["src"][:4] == ipaddress.ip_address(OUTER[4][1]).packed
-            assert e["dst"][:4] == ipaddress.ip_address(OUTER[4][0]).packed
+            assert e["src"][:alen] == ipaddress.ip_address(OUTER[outer][1]).packed
+            assert e["dst"][:alen] == ipaddress.ip_address(OUTER[outer][0]).packed
+            assert e["is_ip6"] == (outer == 6)
             assert DECOMPRESS_ERRORS[e["reason"]] not in ("decompressed", "rx_uncompressed")
     finally:
         stats.disconnect()
-    # still forwarding after the storm
-    cli_ok(a, "show ipcomp")
+    # still alive and answering after the storm
+    assert a.alive() and "Tunnels: 1" in a.cli("show ipcomp")
 
 
 # --- transport mode ------------------------------------------------------
