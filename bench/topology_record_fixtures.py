@@ -7,8 +7,8 @@ the ipcomp plugin built by tests/plugin_vpp.py), lets traffic run, and saves:
   answers behind one graph diagram and two stats snapshots (only the entries
   the diagrams read);
 * ``topology_{west,east}_api.json`` and ``topology_{west,east}_stats.vcr``:
-  two hosts joined by memif with IPIP, GRE and ipcomp tunnels, ipcomp traffic
-  from west to east;
+  two hosts joined by memif with IPIP, GRE, VXLAN and ipcomp tunnels and two
+  IPsec SAs, ipcomp traffic from west to east;
 * ``topology_south_api.json``: a host that could not be reached.
 
 Then regenerate the golden files with
@@ -99,7 +99,7 @@ def record_tunnels(prefix: Path, plugin: Any, work: Path) -> None:
     hosts = {}
     try:
         for name, role in (("west", "master"), ("east", "slave")):
-            hosts[name] = start(work / name, prefix, plugin, ("memif", "gre"))
+            hosts[name] = start(work / name, prefix, plugin, ("memif", "gre", "vxlan"))
             setup_tunnel_host(hosts[name], role, work / "memif.sock", ipcomp=True)
         # compressible traffic west -> east through ipcomp0
         cli_script(

@@ -139,7 +139,7 @@ def test_tunnels_from_recorded_hosts(tmp_path: Path) -> None:
     pairs = {s.name: recorded_pair(str(s.stats_recording)) for s in specs if s.stats_recording}
     tmap = collect_tunnels([(s, s.api_source()) for s in specs], pairs, {})
     links = sorted((link.a.kind, link.a.host, link.b and link.b.host) for link in tmap.links)
-    assert [k for k, _, _ in links] == ["gre", "ipcomp", "ipip"]
+    assert [k for k, _, _ in links] == ["gre", "ipcomp", "ipip", "ipsec", "ipsec", "vxlan"]
     assert all({a, b} == {"west", "east"} for _, a, b in links)
     ipcomp = next(link for link in tmap.links if link.a.kind == "ipcomp")
     sender = ipcomp.a if ipcomp.a.host == "west" else ipcomp.b

@@ -3,9 +3,9 @@
 * One VPP with the ipcomp plugin and packet-generator traffic through an
   ipcomp tunnel: the graph view holds the nodes the packets passed and the
   arcs between them, with rates equal to the stats segment's counters.
-* Two VPPs joined by memif, with IPIP, GRE and ipcomp tunnels between them,
-  and a third host that cannot be reached: one link per tunnel with both
-  ends, and the third host drawn as unreachable.
+* Two VPPs joined by memif, with IPIP, GRE, VXLAN and ipcomp tunnels and
+  IPsec SAs between them, and a third host that cannot be reached: one link
+  per tunnel or SA with both ends, and the third host drawn as unreachable.
 
 The set-up functions are shared with bench/topology_record_fixtures.py,
 which records the answers these VPPs give into tests/data/topology_*.
@@ -190,9 +190,10 @@ MEMIF = {"west": ("master", "192.168.10.1"), "east": ("slave", "192.168.10.2")}
 
 
 def setup_tunnel_host(vpp: Any, role: str, socket: Path, ipcomp: bool) -> None:
-    """memif0/0 to the other host, and IPIP, GRE (and ipcomp) tunnels to it."""
-    local = MEMIF["west" if role == "master" else "east"][1]
-    peer = MEMIF["east" if role == "master" else "west"][1]
+    """memif1/0 to the other host; IPIP, GRE, VXLAN (and ipcomp) tunnels to
+    it, and one tunnel-mode IPsec SA each way (both hosts hold both SAs)."""
+    west, east = MEMIF["west"][1], MEMIF["east"][1]
+    local, peer = (west, east) if role == "master" else (east, west)
     cli_script(
         vpp,
         f"""
@@ -202,6 +203,9 @@ def setup_tunnel_host(vpp: Any, role: str, socket: Path, ipcomp: bool) -> None:
         set interface state memif1/0 up
         create ipip tunnel src {local} dst {peer}
         create gre tunnel src {local} dst {peer}
+        create vxlan tunnel src {local} dst {peer} vni 42
+        ipsec sa add 10 spi 4096 esp tunnel src {west} dst {east}
+        ipsec sa add 11 spi 4097 esp tunnel src {east} dst {west}
         """,
     )
     if ipcomp:
@@ -215,7 +219,7 @@ def start_tunnel_pair(
     socket = workdir / "memif.sock"
     hosts = {}
     for name, (role, _) in MEMIF.items():
-        vpp = start_ipcomp_vpp(vpp_factory, plugin, extra_plugins=("memif", "gre", "tracedump"))
+        vpp = start_ipcomp_vpp(vpp_factory, plugin, extra_plugins=("memif", "gre", "vxlan"))
         setup_tunnel_host(vpp, role, socket, ipcomp=True)
         hosts[name] = vpp
     return hosts
@@ -242,11 +246,16 @@ def test_two_hosts_tunnels_join_into_one_link_each(
     tmap = collect_tunnels([(s, s.api_source()) for s in specs], stats.pairs, stats.problems)
 
     kinds = sorted(link.a.kind for link in tmap.links)
-    assert kinds == ["gre", "ipcomp", "ipip"], [(k.a, k.b, k.problem) for k in tmap.links]
+    expected = ["gre", "ipcomp", "ipip", "ipsec", "ipsec", "vxlan"]
+    assert kinds == expected, [(k.a, k.b, k.problem) for k in tmap.links]
     for link in tmap.links:
         assert link.b is not None and link.problem is None
         assert {link.a.host, link.b.host} == {"west", "east"}
-        assert (link.a.src, link.a.dst) == (link.b.dst, link.b.src)
+        if link.a.directional:  # an SA: same direction on both, sender first
+            assert (link.a.src, link.a.dst) == (link.b.src, link.b.dst)
+            assert MEMIF[link.a.host][1] == link.a.src
+        else:
+            assert (link.a.src, link.a.dst) == (link.b.dst, link.b.src)
     south = next(h for h in tmap.hosts if h.name == "south")
     assert not south.reachable and "no API socket" in (south.reason or "")
     dot = tunnels_dot(tmap)
