@@ -19,6 +19,7 @@ from vppcomp.topology.api_source import (
     normalise,
     to_jsonable,
 )
+from vppcomp.topology.feature_arcs import known_arcs, scan_source
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_model import GraphNode, NodeGraph, read_graph
 from vppcomp.topology.graph_view import GraphFilter, estimate_arc_rates, select_nodes
@@ -289,3 +290,17 @@ def test_graphviz_failure_is_an_error_not_a_crash() -> None:
     assert b"Graphviz dot failed" in error_svg("Graphviz dot failed: syntax error")
     with pytest.raises(ValueError, match="unknown layout engine"):
         render("digraph {}", "svg", "bogus")
+
+
+def test_feature_arcs_are_read_from_source(tmp_path: Path) -> None:
+    (tmp_path / "a.c").write_text(
+        'VNET_FEATURE_ARC_INIT (x, static) = {\n  .arc_name = "my-arc",\n'
+        '  .start_nodes = VNET_FEATURES ("in-a", "in-b"),\n  .last_in_arc = "out",\n};\n'
+        'VNET_FEATURE_INIT (f) = {\n  .arc_name = "my-arc",\n  .node_name = "feat",\n'
+        '  .runs_before = VNET_FEATURES ("out"),\n};\n'
+    )
+    assert scan_source([tmp_path]) == {
+        "my-arc": {"start_nodes": ["in-a", "in-b"], "last": "out", "features": ["feat"]}
+    }
+    arc = known_arcs()["ip4-output"]
+    assert "ipcomp4-transport-compress" in arc.features and "ip4-rewrite" in arc.start_nodes
