@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from vppcomp.statseg.client import StatsClient
@@ -36,15 +36,20 @@ class InventoryError(ValueError):
 
 @dataclass(frozen=True)
 class HostSpec:
+    """One host of an inventory (fields as in the module docstring)."""
+
     name: str
     api_socket: str | None = None
     api_recording: str | None = None
     stats_socket: str | None = None
     stats_recording: str | None = None
     api_dirs: tuple[str, ...] = ()
-    addresses: tuple[str, ...] = field(default=())
+    addresses: tuple[str, ...] = ()
 
     def api_source(self, default_api_dirs: list[str] | None = None) -> ApiSource:
+        """Where this host's API answers come from: the recording if there is
+        one, else the live socket (``api_dirs``, else ``default_api_dirs``).
+        Raises InventoryError when neither is given."""
         if self.api_recording:
             return RecordedSource(self.api_recording, name=self.name)
         if not self.api_socket:

@@ -6,7 +6,8 @@ the host offers its dump message (:data:`TUNNEL_READERS`):
 * ``ipip``: ``ipip_tunnel_dump`` (core);
 * ``gre``: ``gre_tunnel_dump`` (gre plugin);
 * ``vxlan``: ``vxlan_tunnel_v2_dump`` (vxlan plugin);
-* ``ipsec``: ``ipsec_sa_v5_dump`` (core), tunnel-mode SAs; rates from
+* ``ipsec``: ``ipsec_sa_v5_dump`` (core), tunnel-mode SAs (transport-mode
+  SAs have no endpoints and are left out); rates from
   ``/net/ipsec/sa`` at the SA's ``stat_index`` (packets the SA processed:
   drawn for the sender's end only);
 * ``ipcomp``: see :mod:`vppcomp.topology.ipcomp_source`.
@@ -28,6 +29,7 @@ from vppcomp.topology.tunnel_model import Host, HostStats, Interface, TunnelEnd,
 
 ANY_INDEX = 0xFFFFFFFF
 UNSPECIFIED = ("0.0.0.0", "::")
+TunnelReader = Callable[[ApiSource, Host, HostStats | None], None]
 
 
 def _dump(source: ApiSource, host: Host, method: str, **args: Any) -> list[dict[str, Any]]:
@@ -56,26 +58,21 @@ def _interface_tunnel(
     return end
 
 
-def read_ipip(source: ApiSource, host: Host, stats: HostStats | None) -> None:
-    for d in _dump(source, host, "ipip_tunnel_dump", sw_if_index=ANY_INDEX):
-        try:
-            t = d["tunnel"]
-            host.tunnels.append(
-                _interface_tunnel(host, stats, "ipip", t["sw_if_index"], t["src"], t["dst"], "")
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            host.problems.append(f"ipip_tunnel_dump: malformed details ({error!r})")
+def _tunnel_dump_reader(kind: str, method: str) -> TunnelReader:
+    """A reader for dumps whose details carry a ``tunnel`` with ``sw_if_index``,
+    ``src`` and ``dst`` (ipip_tunnel_dump, gre_tunnel_dump)."""
 
+    def read(source: ApiSource, host: Host, stats: HostStats | None) -> None:
+        for d in _dump(source, host, method, sw_if_index=ANY_INDEX):
+            try:
+                t = d["tunnel"]
+                end = _interface_tunnel(host, stats, kind, t["sw_if_index"], t["src"], t["dst"], "")
+            except (KeyError, TypeError, ValueError) as error:
+                host.problems.append(f"{method}: malformed details ({error!r})")
+                continue
+            host.tunnels.append(end)
 
-def read_gre(source: ApiSource, host: Host, stats: HostStats | None) -> None:
-    for d in _dump(source, host, "gre_tunnel_dump", sw_if_index=ANY_INDEX):
-        try:
-            t = d["tunnel"]
-            host.tunnels.append(
-                _interface_tunnel(host, stats, "gre", t["sw_if_index"], t["src"], t["dst"], "")
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            host.problems.append(f"gre_tunnel_dump: malformed details ({error!r})")
+    return read
 
 
 def read_vxlan(source: ApiSource, host: Host, stats: HostStats | None) -> None:
@@ -115,8 +112,7 @@ def read_ipsec(source: ApiSource, host: Host, stats: HostStats | None) -> None:
         except (KeyError, TypeError, ValueError) as error:
             host.problems.append(f"ipsec_sa_v5_dump: malformed details ({error!r})")
             continue
-        if end.src in UNSPECIFIED:
-            host.problems.append(f"{end.label} ({end.ident}) is a transport-mode SA: no tunnel")
+        if end.src in UNSPECIFIED:  # transport mode: no endpoints to link
             continue
         if stats is not None:
             end.tx = combined_rate(stats.earlier, stats.later, "/net/ipsec/sa", stat_index)
@@ -146,12 +142,10 @@ def read_interfaces(source: ApiSource, host: Host) -> None:
                     host.problems.append(f"ip_address_dump {interface.name}: malformed prefix")
 
 
-TunnelReader = Callable[[ApiSource, Host, HostStats | None], None]
-
 # (kind, the dump message that must be offered, reader)
 TUNNEL_READERS: list[tuple[str, str, TunnelReader]] = [
-    ("ipip", "ipip_tunnel_dump", read_ipip),
-    ("gre", "gre_tunnel_dump", read_gre),
+    ("ipip", "ipip_tunnel_dump", _tunnel_dump_reader("ipip", "ipip_tunnel_dump")),
+    ("gre", "gre_tunnel_dump", _tunnel_dump_reader("gre", "gre_tunnel_dump")),
     ("vxlan", "vxlan_tunnel_v2_dump", read_vxlan),
     ("ipsec", "ipsec_sa_v5_dump", read_ipsec),
     ("ipcomp", IPCOMP_DUMP, read_ipcomp),

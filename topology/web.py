@@ -30,6 +30,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from vppcomp.statseg.client import StatsClient
+from vppcomp.statseg.layout import StatsUnavailable
 from vppcomp.statseg.snapshot import Snapshot
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_view import GraphFilter
@@ -97,7 +98,7 @@ class SnapshotHistory:
         if self.spec.stats_recording:
             return recorded_pair(self.spec.stats_recording)
         if self._client is None:
-            raise ValueError("no stats socket given")
+            raise StatsUnavailable("no stats socket given")
         with self._lock:
             now = self._client.snapshot()
             pair = self._pair
@@ -131,7 +132,7 @@ class _Topology:
             history = self.histories[key] = SnapshotHistory(spec, self.settings.interval)
         try:
             return history.pair(), None
-        except (*STATS_ERRORS, ValueError) as error:
+        except STATS_ERRORS as error:
             return None, str(error) or type(error).__name__
 
     def graph_svg(self, filt: GraphFilter, engine: str, legend: bool) -> bytes:
