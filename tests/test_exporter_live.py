@@ -28,6 +28,7 @@ from plugin_vpp import (
     start_ipcomp_vpp,
     stats_client,
 )
+from prometheus_client.utils import floatToGoString
 
 from vppcomp.metrics.collectors import build_collectors
 from vppcomp.metrics.exporter import Exporter
@@ -158,12 +159,12 @@ def test_ipcomp_values_equal_vpp_papi(
     vpp_factory: Callable[..., Any],
     ipcomp_plugin: PluginBuild,  # noqa: F811
 ) -> None:
-    from test_plugin_live import make_traffic, setup_a
+    from test_plugin_live import BCAST, ether, make_traffic, setup_a
 
     vpp = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
     setup_a(vpp, 4, "isal")
-    frames = make_traffic(4)
-    pg_replay(vpp, "inner", frames, "pg0", capture={"pg1": len(frames)})
+    frames = [ether(BCAST, 0x0800, packet) for packet in make_traffic(4)]
+    pg_replay(vpp, "inner", frames, "pg0", capture={"pg1": len(frames) + 8})
     quiesce(vpp)
     series = scrape(vpp.stats_socket)
     stats = stats_client(vpp)
@@ -190,18 +191,18 @@ def test_ipcomp_values_equal_vpp_papi(
             - series[("vpp_ipcomp_sa_compressed_out_bytes_total", sa)]
         )
         assert series[("vpp_ipcomp_sa_saved_bytes_total", sa)] == saved > 0
-        hist = stats["/net/ipcomp/hist/compress-in-bytes"]
-        total = sum(sum(bins) for bins in _bins(hist))
-        inf = frozenset({("op", "compress"), ("le", "+Inf")})
-        assert series[("vpp_ipcomp_payload_size_bytes_bucket", inf)] == total == len(frames)
+        hist = stats["/net/ipcomp/hist/compress-in-bytes"]  # vpp_papi StatsHistogramLog2
+        per_bin = [sum(column) for column in zip(*hist.bins, strict=True)]
+        cumulative = 0
+        for index, count in enumerate(per_bin):
+            cumulative += count
+            last = index == len(per_bin) - 1
+            le = "+Inf" if last else floatToGoString(2 ** (hist.min_exp + index + 1) - 1)
+            key = frozenset({("op", "compress"), ("le", le)})
+            assert series[("vpp_ipcomp_payload_size_bytes_bucket", key)] == cumulative, le
+        assert cumulative == hist.sum() >= len(frames)
     finally:
         stats.disconnect()
-
-
-def _bins(hist: Any) -> list[list[int]]:
-    """vpp_papi's log2 histogram value as per-thread bins (min_exp dropped)."""
-    rows = [list(row) for row in hist]
-    return [row[1:] if len(row) > 1 else row for row in rows]
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root for netns")
