@@ -1,0 +1,77 @@
+"""A real Prometheus server (Debian ``prometheus``) for tests, on loopback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def prometheus_server(workdir: Path, targets: list[str], interval: str = "1s") -> Iterator[str]:
+    """Run Prometheus scraping ``targets`` (host:port) every ``interval``;
+    yield its base URL; always stop it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "prometheus.yml"
+    config.write_text(
+        f"global: {{scrape_interval: {interval}, evaluation_interval: {interval}}}\n"
+        "scrape_configs:\n"
+        "  - job_name: vpp\n"
+        f"    static_configs: [{{targets: {targets!r}}}]\n"
+    )
+    port = free_port()
+    with (workdir / "prometheus.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def instant_query(url: str, promql: str) -> dict[str, Any]:
+    """One ``/api/v1/query``: the decoded JSON answer (``status``, ``data``
+    or ``error``), or ``{"status": "unreachable"}`` while Prometheus starts."""
+    try:
+        answer: dict[str, Any] = httpx.get(
+            f"{url}/api/v1/query", params={"query": promql}, timeout=10
+        ).json()
+    except (httpx.TransportError, ValueError):
+        return {"status": "unreachable"}
+    return answer
+
+
+def wait_for_series(url: str, promql: str, timeout: float = 90.0) -> list[dict[str, Any]]:
+    """Poll until ``promql`` returns a non-empty result; [] on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = instant_query(url, promql)
+        if answer.get("status") == "success" and answer["data"]["result"]:
+            return list(answer["data"]["result"])
+        time.sleep(0.5)
+    return []
