@@ -7,7 +7,8 @@ synthetic segment of a real VPP's shape; then, each timed ``--runs`` times
 after one warm-up, median reported:
 
 * ``vppcomp``: ``vppcomp exporter`` in its own process, ``curl`` fetching
-  ``/metrics`` over loopback (threads summed, names as labels);
+  ``/metrics`` over loopback (threads summed, names as labels); again with
+  ``--per-thread`` (one series per thread, as the C exporter emits);
 * ``vpp_prometheus_export``: VPP's C exporter (``$VPP_PREFIX/bin``) with the
   patterns ``/if /err /sys /buffer-pools /mem /net``, run inside a network
   namespace created for the run (it binds ``[::]`` and offers no address
@@ -101,11 +102,11 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
-def bench_vppcomp(sock: str, runs: int) -> tuple[float, int, dict[str, int]]:
+def bench_vppcomp(sock: str, runs: int, *extra: str) -> tuple[float, int, dict[str, int]]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "vppcomp.cli", "--log-level", "WARNING", "exporter",
-         "--listen", f"127.0.0.1:{port}", "--stats-socket", sock],
+         "--listen", f"127.0.0.1:{port}", "--stats-socket", sock, *extra],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -193,6 +194,7 @@ def main() -> int:
     parser.add_argument("--skip-papi", action="store_true", help="skip the naive vpp_papi loop")
     args = parser.parse_args()
     print(f"{'interfaces':>10} {'threads':>7} | {'vppcomp s':>9} {'MB':>6} | "
+          f"{'per-thread s':>12} {'MB':>6} {'RSS MiB':>7} | "
           f"{'C export s':>10} {'MB':>6} {'vppcomp/C':>9} | {'papi s':>8} {'papi/vppcomp':>12} | "
           f"{'RSS MiB':>7} {'shm MiB':>7} {'peak MiB':>8}")  # fmt: skip
     for size in args.sizes:
@@ -202,6 +204,7 @@ def main() -> int:
             with SegmentServer(sock, SegmentWriter.required_size(snapshot) * 2) as server:
                 server.publish(snapshot)
                 ours, our_size, memory = bench_vppcomp(sock, args.runs)
+                threaded = bench_vppcomp(sock, args.runs, "--per-thread")
                 c_result = bench_c_exporter(sock, args.runs)
                 papi = None if args.skip_papi else bench_papi(sock, args.runs)
         if isinstance(c_result, str):
@@ -216,7 +219,9 @@ def main() -> int:
             else f"{papi[0]:>8.2f} {papi[0] / ours:>12.1f}"
         )
         print(
-            f"{size:>10} {args.threads:>7} | {ours:>9.3f} {our_size / 1e6:>6.1f} | {c_cols} | "
+            f"{size:>10} {args.threads:>7} | {ours:>9.3f} {our_size / 1e6:>6.1f} | "
+            f"{threaded[0]:>12.3f} {threaded[1] / 1e6:>6.1f} {threaded[2]['VmRSS'] / 1024:>7.0f} | "
+            f"{c_cols} | "
             f"{papi_cols} | {memory['VmRSS'] / 1024:>7.0f} {memory['RssShmem'] / 1024:>7.0f} "
             f"{memory['VmHWM'] / 1024:>8.0f}{note}",
             flush=True,
