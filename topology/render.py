@@ -77,7 +77,7 @@ def _legend(dot: graphviz.Digraph) -> None:
         '<TR><TD COLSPAN="8">arcs: ~estimated packets/s; dashed: no traffic</TD></TR>'
         "</TABLE>>"
     )
-    dot.node("legend", label, shape="plaintext", fontsize="10")
+    dot.node("legend", label, shape="plaintext", fontsize="14")
 
 
 def _node_attrs(view: NodeView) -> dict[str, str]:
@@ -120,11 +120,12 @@ def graph_dot(view: GraphView, *, legend: bool = True) -> str:
         label=f"VPP graph of {view.host}{seconds}\\n{view.source}",
         labelloc="t",
         fontname=FONT,
+        fontsize="20",
         rankdir="LR",
         newrank="true",  # dot's older ranking fails on clusters in large graphs
     )
     dot.attr("node", fontname=FONT)
-    dot.attr("edge", fontname=FONT, fontsize="10")
+    dot.attr("edge", fontname=FONT, fontsize="16")
     groups: dict[str, list[NodeView]] = {"ipcomp": [], "ipsec": [], "": []}
     for node in view.nodes:
         group = "ipcomp" if is_ipcomp(node.name) else "ipsec" if is_ipsec(node.name) else ""
