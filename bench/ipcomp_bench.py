@@ -33,13 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from plugin_vpp import build_ipcomp_plugin, cli_script, pg_replay  # noqa: E402
+from plugin_vpp import build_ipcomp_plugin, cli_script, pg_replay, stats_client  # noqa: E402
 from test_plugin_live import BCAST, CPI, ether, inner_packet  # noqa: E402
 from vpplive import VppInstance, vpp_prefix  # noqa: E402
 
-ENGINES = [("isal", 1), ("zlib", 1)]
+ENGINES = [("isal", 0), ("isal", 1), ("zlib", 1)]
 CASES = [(64, 90), (64, 0), (512, 90), (1400, 90)]  # (size, threshold)
 KINDS = ["text", "random"]
+REPEAT = 5
 
 
 def build_codec_bench() -> Path:
@@ -63,6 +64,16 @@ def build_codec_bench() -> Path:
         check=True,
     )
     return out
+
+
+ENGINE_INDEX = {"zlib": 0, "isal": 1}
+
+
+def engine_totals(stats, op: str, index: int) -> tuple[int, int]:
+    """(calls, clocks) of one engine so far, from the stats segment."""
+    calls = sum(row[index][0] for row in stats[f"/net/ipcomp/engine/calls/{op}"])
+    clocks = sum(row[index] for row in stats[f"/net/ipcomp/engine/clocks/{op}"])
+    return calls, clocks
 
 
 def node_clocks(vpp: VppInstance, node: str) -> tuple[float, int]:
@@ -109,6 +120,7 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
             ip neighbor pg1 10.1.0.2 02:00:00:00:00:03
         """,
         )
+        sa, sb = stats_client(a), stats_client(b)
         rng = random.Random(5)
         for engine, level in ENGINES:
             for size, threshold in CASES:
@@ -135,28 +147,46 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
                         a, "one", [ether(BCAST, 0x0800, inner)], "pg0", capture={"pg1": 1}
                     )["pg1"]
                     outer = BCAST + got[0][6:]
-                    a.cli("clear runtime")
-                    _pg_run(a, "many", ether(BCAST, 0x0800, inner), n_packets, workdir)
-                    c_clocks, c_n = node_clocks(a, "ipcomp4-compress")
-                    b.cli("clear runtime")
-                    _pg_run(b, "many", outer, n_packets, workdir)
-                    d_clocks, d_n = node_clocks(b, "ipcomp4-decompress")
+                    # interleave node and engine runs, keep the best of REPEAT
+                    # (the machine is shared: the minimum is the least disturbed)
                     payload = workdir / "payload.bin"
                     payload.write_bytes(inner)
-                    res = subprocess.run(
-                        [
-                            str(codec_bench),
-                            engine,
-                            str(level),
-                            "15",
-                            str(max(2000, n_packets)),
-                            str(payload),
-                        ],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    ).stdout
-                    eng = dict(kv.split("=") for kv in res.split())
+                    c_clocks = d_clocks = e_c = e_d = float("inf")
+                    c_n = d_n = 0
+                    in_node_c = in_node_d = float("inf")
+                    for _ in range(REPEAT):
+                        a.cli("clear runtime")
+                        e0 = engine_totals(sa, "compress", ENGINE_INDEX[engine])
+                        _pg_run(a, "many", ether(BCAST, 0x0800, inner), n_packets, workdir)
+                        e1 = engine_totals(sa, "compress", ENGINE_INDEX[engine])
+                        c, c_n = node_clocks(a, "ipcomp4-compress")
+                        if c < c_clocks and e1[0] > e0[0]:
+                            # the engine share of the least disturbed node run
+                            in_node_c = (e1[1] - e0[1]) / (e1[0] - e0[0])
+                        b.cli("clear runtime")
+                        e0 = engine_totals(sb, "decompress", ENGINE_INDEX[engine])
+                        _pg_run(b, "many", outer, n_packets, workdir)
+                        e1 = engine_totals(sb, "decompress", ENGINE_INDEX[engine])
+                        d, d_n = node_clocks(b, "ipcomp4-decompress")
+                        if d < d_clocks and e1[0] > e0[0]:
+                            in_node_d = (e1[1] - e0[1]) / (e1[0] - e0[0])
+                        res = subprocess.run(
+                            [
+                                str(codec_bench),
+                                engine,
+                                str(level),
+                                "15",
+                                str(max(2000, n_packets)),
+                                str(payload),
+                            ],
+                            capture_output=True,
+                            text=True,
+                            check=True,
+                        ).stdout
+                        eng = dict(kv.split("=") for kv in res.split())
+                        c_clocks, d_clocks = min(c_clocks, c), min(d_clocks, d)
+                        e_c = min(e_c, float(eng["compress_clocks"]))
+                        e_d = min(e_d, float(eng["decompress_clocks"]))
                     compressed = outer[23] == 108
                     rows.append(
                         dict(
@@ -171,8 +201,10 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
                             node_c_n=c_n,
                             node_d=d_clocks,
                             node_d_n=d_n,
-                            eng_c=float(eng["compress_clocks"]),
-                            eng_d=float(eng["decompress_clocks"]),
+                            eng_c=e_c,
+                            eng_d=e_d,
+                            in_node_c=in_node_c,
+                            in_node_d=in_node_d,
                             ratio=float(eng["ratio"]),
                         )
                     )
@@ -210,22 +242,24 @@ def _pg_run(vpp: VppInstance, name: str, frame: bytes, n: int, workdir: Path) ->
 
 def report(rows: list[dict]) -> str:
     head = (
-        f"{'engine':6} {'size':>5} {'thr':>3} {'kind':6} {'sent':5} {'ratio':>6} "
-        f"{'node-c':>8} {'eng-c':>8} {'c/e':>6} {'node-d':>8} {'eng-d':>8} {'d/e':>6}"
+        f"{'engine':6} {'lvl':>3} {'size':>5} {'thr':>3} {'kind':6} {'sent':5} {'ratio':>6} "
+        f"{'node-c':>7} {'in-c':>7} {'loop-c':>7} {'n/in':>5} {'n/loop':>6} "
+        f"{'node-d':>7} {'in-d':>7} {'loop-d':>7} {'n/in':>5} {'n/loop':>6}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         sent = "comp" if r["sent_compressed"] else "plain"
-        ce = (
-            r["node_c"] / r["eng_c"]
-            if r["sent_compressed"] or r["threshold"] == 0
-            else float("nan")
-        )
-        de = r["node_d"] / r["eng_d"] if r["sent_compressed"] else float("nan")
+        tried = r["sent_compressed"] or r["threshold"] == 0 or r["kind"] == "random"
+        nan = float("nan")
+        ci = r["node_c"] / r["in_node_c"] if tried else nan
+        cl = r["node_c"] / r["eng_c"] if tried else nan
+        di = r["node_d"] / r["in_node_d"] if r["sent_compressed"] else nan
+        dl = r["node_d"] / r["eng_d"] if r["sent_compressed"] else nan
         lines.append(
-            f"{r['engine']:6} {r['size']:5} {r['threshold']:3} {r['kind']:6} {sent:5} "
-            f"{r['ratio']:6.3f} {r['node_c']:8.0f} {r['eng_c']:8.0f} {ce:6.2f} "
-            f"{r['node_d']:8.0f} {r['eng_d']:8.0f} {de:6.2f}"
+            f"{r['engine']:6} {r['level']:3} {r['size']:5} {r['threshold']:3} {r['kind']:6} "
+            f"{sent:5} {r['ratio']:6.3f} "
+            f"{r['node_c']:7.0f} {r['in_node_c']:7.0f} {r['eng_c']:7.0f} {ci:5.2f} {cl:6.2f} "
+            f"{r['node_d']:7.0f} {r['in_node_d']:7.0f} {r['eng_d']:7.0f} {di:5.2f} {dl:6.2f}"
         )
     return "\n".join(lines)
 
@@ -243,8 +277,12 @@ def main() -> int:
         rows = run(prefix, args.packets, Path(tmp))
     print(report(rows))
     print(
-        "node-c/eng-c: compress node vs the raw engine on the same bytes (TSC clocks/packet);"
-        " node-d/eng-d: decompress. 'plain' rows were sent uncompressed (below threshold"
+        "TSC clocks per packet, best of REPEAT runs. node: the VPP node (show runtime);"
+        " in: the engine call inside that node (from /net/ipcomp/engine/clocks/*, same runs);"
+        " loop: the same engine on the same bytes in a tight C loop."
+        " n/in = node / in-node engine (node overhead, robust to machine load);"
+        " n/loop = node / tight loop."
+        " -d columns: decompress. 'plain' rows were sent uncompressed (below threshold"
         " or incompressible): node-c is then the bypass / try-and-give-up cost."
     )
     return 0

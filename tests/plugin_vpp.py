@@ -65,8 +65,10 @@ def build_ipcomp_plugin(prefix: Path, build_dir: Path | None = None) -> PluginBu
     """Configure (once) and build the plugin against the VPP installed at
     ``prefix``; -j2 at most (shared machine)."""
     prefix = Path(prefix).resolve()
+    # IPCOMP_PLUGIN_SRC: build another checkout of plugin/ (e.g. a git export)
+    src = Path(os.environ.get("IPCOMP_PLUGIN_SRC", PLUGIN_SRC)).resolve()
     if build_dir is None:
-        tag = hashlib.sha1(str(prefix).encode()).hexdigest()[:8]
+        tag = hashlib.sha1(f"{prefix}\0{src}".encode()).hexdigest()[:8]
         build_dir = ROOT / ".build" / f"plugin-{tag}"
     build_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -76,7 +78,7 @@ def build_ipcomp_plugin(prefix: Path, build_dir: Path | None = None) -> PluginBu
         cmd = [
             "cmake",
             "-S",
-            str(PLUGIN_SRC),
+            str(src),
             "-B",
             str(build_dir),
             f"-DCMAKE_PREFIX_PATH={prefix}",
