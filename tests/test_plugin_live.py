@@ -811,3 +811,47 @@ def test_tunnel_over_memif(
     finally:
         sa.disconnect()
         sb.disconnect()
+
+
+# --- the documented stats names are the real ones ------------------------
+
+
+def test_stats_names_match_readme(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """Every /net/ipcomp name in plugin/README.md exists in a running VPP with
+    the documented type, and VPP has no /net/ipcomp name the README omits."""
+    import re
+
+    from plugin_vpp import PLUGIN_SRC
+
+    readme = (PLUGIN_SRC / "README.md").read_text()
+    documented = set()
+    for name in re.findall(r"`(/net/ipcomp/[^`\s*]+)`", readme):
+        for engine in ("zlib", "isal"):
+            documented.add(name.replace("<name>", engine))
+    v = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    cli_script(
+        v,
+        """
+        create packet-generator interface pg1
+        set interface ip address pg1 192.168.1.1/24
+        create ipcomp tunnel src 192.168.1.1 dst 192.168.1.2 cpi 1
+        """,
+    )
+    stats = stats_client(v)
+    try:
+        live = set(stats.ls(["^/net/ipcomp/"]))
+        assert live == documented, (sorted(live - documented), sorted(documented - live))
+        types = {n: stats.directory[n].type for n in live}
+    finally:
+        stats.disconnect()
+    # 2 simple, 3 combined, 4 name, 7 histogram, 8 ring, 9 gauge (vlib/stats/shared.h)
+    assert types["/net/ipcomp/sa/compressed-in"] == 3
+    assert types["/net/ipcomp/engine/clocks/compress"] == 2
+    assert types["/net/ipcomp/engine/isal/compress-clocks"] == 7
+    assert types["/net/ipcomp/hist/compress-in-bytes"] == 7
+    assert types["/net/ipcomp/events"] == 8
+    assert types["/net/ipcomp/engine/zlib/sas"] == 9
+    assert types["/net/ipcomp/sa/names"] == 4
