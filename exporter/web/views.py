@@ -37,6 +37,9 @@ EVENT_TYPES = {
     4: "decompress-failure",
     5: "tunnel-add",
     6: "tunnel-del",
+    7: "device-failure",
+    8: "device-recovery",
+    9: "engine-switch",
 }
 _NONE32 = 0xFFFFFFFF
 
