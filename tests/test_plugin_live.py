@@ -855,3 +855,40 @@ def test_stats_names_match_readme(
     assert types["/net/ipcomp/events"] == 8
     assert types["/net/ipcomp/engine/zlib/sas"] == 9
     assert types["/net/ipcomp/sa/names"] == 4
+
+
+# --- outer MTU: fragmentation of the outer packet, reassembly at the peer --
+
+
+def test_outer_fragmentation(vpp_pair: tuple[Any, Any]) -> None:
+    """With a 1500-byte path MTU, big outer packets (compressed or not) leave
+    A as IPv4 fragments (no DF on the outer header, like ipip); B reassembles
+    them for local delivery and restores every inner packet."""
+    a, b = vpp_pair
+    setup_a(a, 4, "isal")
+    setup_b(b, 4, "isal")
+    cli_ok(a, "set interface mtu packet 1500 pg1")
+    # VPP reassembles at most 5 fragments per packet by default; 9000 bytes need 7
+    api = b.api().api
+    cur = api.ip_reassembly_get(is_ip6=False, type=0)
+    rv = api.ip_reassembly_set(
+        timeout_ms=cur.timeout_ms,
+        max_reassemblies=cur.max_reassemblies,
+        max_reassembly_length=16,
+        expire_walk_interval_ms=cur.expire_walk_interval_ms,
+        is_ip6=False,
+        type=0,
+    )
+    assert rv.retval == 0
+    inners = make_traffic(4, seed=21)
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    got = pg_replay(a, "inner", frames, "pg0", capture={"pg1": 4 * len(frames)})["pg1"]
+    got = [f for f in got if f[12:14] == b"\x08\x00" and f[26:30] == bytes([192, 168, 1, 1])]
+    assert all(len(f) - 14 <= 1500 for f in got)
+    frags = [f for f in got if struct.unpack("!H", f[20:22])[0] & 0x3FFF]
+    assert frags, "expected outer fragments"
+    out = pg_replay(b, "outer", [BCAST + f[6:] for f in got], "pg0", {"pg1": len(inners) + 8})
+    restored = inner_frames(out["pg1"], 4)
+    assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 2) for p in inners), b.cli(
+        "show errors"
+    )
