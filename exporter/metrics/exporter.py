@@ -58,7 +58,6 @@ class Exporter:
         self.guard = CounterGuard()
         self._lock = threading.Lock()
         self.last_error: str | None = None
-        self.last_snapshot: Snapshot | None = None
         self.scrapes = 0
 
     def collect(self) -> list[Metric]:
@@ -102,7 +101,6 @@ class Exporter:
         if self.last_error is not None:
             log.info("reading the stats segment again")
         self.last_error = None
-        self.last_snapshot = snapshot
         return snapshot
 
     @staticmethod
