@@ -265,6 +265,34 @@ def make_traffic(inner_af: int, seed: int = 1) -> list[bytes]:
     return packets
 
 
+def check_wire(inners: list[bytes], got: list[bytes], outer: int, inner: int) -> dict:
+    """Check every captured outer packet against the inner one sent, with
+    Python's zlib; returns the per-class sums the counters must show."""
+    assert len(got) == len(inners)
+    local, peer, _ = OUTER[outer]
+    addr = ipaddress.ip_address
+    expect = {"compressed": [0, 0, 0], "bypass": [0, 0], "incompressible": [0, 0]}
+    for sent, frame in zip(inners, got, strict=True):
+        ver, proto, src, dst, body = parse_ip(frame)
+        assert ver == outer and src == addr(local).packed and dst == addr(peer).packed
+        want = forwarded(sent, 1)
+        if proto == 108:
+            nh, flags, cpi = struct.unpack("!BBH", body[:4])
+            assert (nh, flags, cpi) == (4 if inner == 4 else 41, 0, CPI)
+            assert raw_inflate(body[4:]) == want
+            assert len(body) < len(sent)
+            expect["compressed"][0] += 1
+            expect["compressed"][1] += len(sent)
+            expect["compressed"][2] += len(body)
+        else:
+            assert proto == (4 if inner == 4 else 41)
+            assert body == want
+            key = "bypass" if len(sent) < THRESHOLD else "incompressible"
+            expect[key][0] += 1
+            expect[key][1] += len(sent)
+    return expect
+
+
 @pytest.fixture
 def vpp_pair(
     vpp_factory: Callable[..., Any],
@@ -294,28 +322,9 @@ def test_tunnel_wire_round_trip_counters(
     assert a.alive()
     assert len(got) == len(frames), a.cli("show errors")
 
-    # --- wire format, checked with Python's zlib ---
-    local, peer, _ = OUTER[outer]
+    expect = check_wire(inners, got, outer, inner)
+    local = OUTER[outer][0]
     addr = ipaddress.ip_address
-    expect = {"compressed": [0, 0, 0], "bypass": [0, 0], "incompressible": [0, 0]}
-    for sent, frame in zip(inners, got, strict=True):
-        ver, proto, src, dst, body = parse_ip(frame)
-        assert ver == outer and src == addr(local).packed and dst == addr(peer).packed
-        want = forwarded(sent, 1)
-        if proto == 108:
-            nh, flags, cpi = struct.unpack("!BBH", body[:4])
-            assert (nh, flags, cpi) == (4 if inner == 4 else 41, 0, CPI)
-            assert raw_inflate(body[4:]) == want
-            assert len(body) < len(sent)
-            expect["compressed"][0] += 1
-            expect["compressed"][1] += len(sent)
-            expect["compressed"][2] += len(body)
-        else:
-            assert proto == (4 if inner == 4 else 41)
-            assert body == want
-            key = "bypass" if len(sent) < THRESHOLD else "incompressible"
-            expect[key][0] += 1
-            expect[key][1] += len(sent)
     # all below the threshold bypass; text/zeros from 100 bytes on compress
     assert expect["bypass"][0] == sum(1 for p in inners if len(p) < THRESHOLD)
     assert expect["compressed"][0] >= 2 * (len(SIZES) - 1)
@@ -892,3 +901,58 @@ def test_outer_fragmentation(vpp_pair: tuple[Any, Any]) -> None:
     assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 2) for p in inners), b.cli(
         "show errors"
     )
+
+
+# --- a worker thread: per-thread contexts, counters and event rings -------
+
+
+def test_tunnel_with_worker(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """A with one worker (the packet generator and the ipcomp nodes run on
+    it), B without: same wire checks, counters land on thread 1 and sum up,
+    per-thread contexts exist for both threads, decompress failures go to the
+    worker's event ring."""
+    a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, startup_extra="cpu { workers 1 }")
+    b = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    setup_a(a, 4, "isal")
+    setup_b(b, 4, "isal")
+    inners = make_traffic(4, seed=31)
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    got = pg_replay(a, "inner", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
+    got = outer_frames(got, 4, OUTER[4][0])
+    expect = check_wire(inners, got, 4, 4)
+    # B's reply direction is not needed; a few bad packets at A from the peer
+    bad = [
+        ether(
+            BCAST,
+            0x0800,
+            ip4_packet(OUTER[4][1], OUTER[4][0], 108, struct.pack("!BBH", 4, 0, CPI) + junk),
+        )
+        for junk in (b"\xff" * 40, b"", b"\x07\x00\x00")
+    ]
+    pg_replay(a, "bad", bad, "pg1")
+    stats = stats_client(a)
+    try:
+        rows = stats["/net/ipcomp/sa/compressed-in"]
+        assert len(rows) == 2
+        assert tuple(rows[0][0]) == (0, 0)  # nothing on the main thread
+        assert tuple(rows[1][0]) == tuple(expect["compressed"][:2])
+        assert sa_counter(stats, "rx-errors", 0)[0] == len(bad)
+        events = [e for e in read_events(stats) if e["type"] == "decompress-failure"]
+        assert len(events) == len(bad) and all(e["thread"] == 1 for e in events)
+        assert [e["type"] for e in read_events(stats) if e["thread"] == 0][:2] == [
+            "sa-add",
+            "tunnel-add",
+        ]
+    finally:
+        stats.disconnect()
+    # one compress context per thread for the SA's profile, one decompress
+    # context per thread per engine
+    assert "isal     prio 100 sync levels 0..3 (default 1) sas 1 contexts 4" in a.cli(
+        "show ipcomp engines"
+    )
+    out = pg_replay(b, "outer", [BCAST + f[6:] for f in got], "pg0", {"pg1": len(got) + 8})
+    restored = inner_frames(out["pg1"], 4)
+    assert [f[14:] for f in restored] == [forwarded(p, 2) for p in inners]
