@@ -561,29 +561,57 @@ def test_fuzz_100k(
 # --- transport mode ------------------------------------------------------
 
 
-def test_transport_mode(vpp_pair: tuple[Any, Any]) -> None:
+TRANSPORT = {
+    4: ("192.168.1.1", "192.168.1.2", 24, "10.0.0.2"),
+    6: ("2001:db8:1::1", "2001:db8:1::2", 64, "2001:db8::2"),
+}
+
+
+def udp6(src: str, dst: str, sport: int, dport: int, data: bytes) -> bytes:
+    """UDP with a valid IPv6 checksum (required for local delivery)."""
+    length = 8 + len(data)
+    pseudo = (
+        ipaddress.IPv6Address(src).packed
+        + ipaddress.IPv6Address(dst).packed
+        + struct.pack("!IxxxB", length, 17)
+    )
+    seg = struct.pack("!HHHH", sport, dport, length, 0) + data
+    blob = pseudo + seg + (b"\0" if len(seg) % 2 else b"")
+    c = sum(struct.unpack(f"!{len(blob) // 2}H", blob))
+    while c >> 16:
+        c = (c & 0xFFFF) + (c >> 16)
+    c = ~c & 0xFFFF or 0xFFFF
+    return seg[:6] + struct.pack("!H", c) + seg[8:]
+
+
+@pytest.mark.parametrize("af", [4, 6])
+def test_transport_mode(vpp_pair: tuple[Any, Any], af: int) -> None:
     a, b = vpp_pair
+    local, peer, plen, other_src = TRANSPORT[af]
+    ip_pkt = ip4_packet if af == 4 else ip6_packet
+    hdr = 20 if af == 4 else 40
     cli_script(
         a,
-        """
+        f"""
         create packet-generator interface pg0
         create packet-generator interface pg1
         set interface ip address pg0 10.0.0.1/24
-        set interface ip address pg1 192.168.1.1/24
+        set interface ip address pg0 2001:db8::1/64
+        set interface ip address pg1 {local}/{plen}
         set interface state pg0 up
         set interface state pg1 up
-        ip neighbor pg1 192.168.1.2 02:00:00:00:00:02
-        ipcomp sa add id 9 local 192.168.1.1 peer 192.168.1.2 cpi 9 engine isal
+        ip neighbor pg1 {peer} 02:00:00:00:00:02
+        ipcomp sa add id 9 local {local} peer {peer} cpi 9 engine isal
         ipcomp transport pg1 sa 9
         """,
     )
     cli_script(
         b,
-        """
+        f"""
         create packet-generator interface pg0
-        set interface ip address pg0 192.168.1.2/24
+        set interface ip address pg0 {peer}/{plen}
         set interface state pg0 up
-        ipcomp sa add id 9 local 192.168.1.2 peer 192.168.1.1 cpi 9 engine zlib
+        ipcomp sa add id 9 local {peer} peer {local} cpi 9 engine zlib
         """,
     )
     rng = random.Random(3)
@@ -593,28 +621,34 @@ def test_transport_mode(vpp_pair: tuple[Any, Any]) -> None:
     ):
         data = payload(kind, size, rng)
         # from A's own address (as if A originated it) to B; other sources pass
-        sent.append(ip4_packet("192.168.1.1", "192.168.1.2", 17, udp(2000 + i, 9, data), ident=i))
-    other = ip4_packet("10.0.0.2", "192.168.1.2", 17, udp(3000, 9, bytes(500)))
+        if af == 4:
+            sent.append(ip4_packet(local, peer, 17, udp(2000 + i, 9, data), ident=i))
+        else:
+            sent.append(ip6_packet(local, peer, 17, udp6(local, peer, 2000 + i, 9, data)))
+    other = ip_pkt(other_src, peer, 17, udp(3000, 9, bytes(500)))
+    ethertype = 0x0800 if af == 4 else 0x86DD
     got = pg_replay(
-        a, "t", [ether(BCAST, 0x0800, p) for p in [*sent, other]], "pg0", {"pg1": len(sent) + 1}
+        a, "t", [ether(BCAST, ethertype, p) for p in [*sent, other]], "pg0", {"pg1": len(sent) + 9}
     )
-    frames = got["pg1"]
+    frames = [f for f in got["pg1"] if f[12:14] == struct.pack("!H", ethertype)]
+    frames = [f for f in frames if parse_ip(f)[1] in (17, 108)]  # not ND/RA
     assert len(frames) == len(sent) + 1
     assert frames[-1][14:] == forwarded(other, 1)  # not from the SA's local address
     frames = frames[:-1]
     n_comp = comp_in = comp_out = 0
     for orig, frame in zip(sent, frames, strict=True):
         ver, proto, src, dst, body = parse_ip(frame)
-        assert ver == 4 and src == orig[12:16] and dst == orig[16:20]
+        a0, a1 = (12, 16) if af == 4 else (8, 24)
+        assert ver == af and src == orig[a0:a1] and dst == orig[a1 : 2 * a1 - a0]
         if proto == 108:
             nh, flags, cpi = struct.unpack("!BBH", body[:4])
             assert (nh, flags, cpi) == (17, 0, 9)
-            assert raw_inflate(body[4:]) == orig[20:]
+            assert raw_inflate(body[4:]) == orig[hdr:]
             n_comp += 1
-            comp_in += len(orig) - 20
+            comp_in += len(orig) - hdr
             comp_out += len(body)
         else:
-            assert proto == 17 and body == orig[20:]
+            assert proto == 17 and body == orig[hdr:]
     assert n_comp == 2  # 60 bytes: below threshold; random: incompressible
     stats = stats_client(a)
     try:
@@ -626,7 +660,7 @@ def test_transport_mode(vpp_pair: tuple[Any, Any]) -> None:
         stats.disconnect()
 
     # B restores the original packets and delivers them locally
-    b.cli("trace add pg-input 10")
+    b.cli("trace add pg-input 20")
     pg_replay(b, "t", [BCAST + f[6:] for f in frames], "pg0")
     stats = stats_client(b)
     try:
@@ -639,7 +673,7 @@ def test_transport_mode(vpp_pair: tuple[Any, Any]) -> None:
     finally:
         stats.disconnect()
     trace = b.cli("show trace")
-    assert "ipcomp4-decompress" in trace and "ip4-udp-lookup" in trace, trace[-3000:]
+    assert f"ipcomp{af}-decompress" in trace and f"ip{af}-udp-lookup" in trace, trace[-3000:]
 
 
 # --- binary API ----------------------------------------------------------
