@@ -70,9 +70,9 @@ ipcomp_isal_ctx_new (int level, int window_bits, int for_compress)
   ctx->level = level;
   ctx->window_bits = window_bits;
 
-  if (for_compress)
+  if (for_compress && (ctx->level_buf_size = ipcomp_isal_level_buf_size (level, window_bits)))
     {
-      ctx->level_buf_size = ipcomp_isal_level_buf_size (level, window_bits);
+      /* level 0 needs none (ISAL_DEF_LVL0_DEFAULT is 0) */
       ctx->level_buf = aligned_alloc (64, (ctx->level_buf_size + 63) & ~63u);
       if (!ctx->level_buf)
 	{
