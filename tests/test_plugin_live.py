@@ -990,3 +990,49 @@ def test_tunnel_with_worker(
     out = pg_replay(b, "outer", [BCAST + f[6:] for f in got], "pg0", {"pg1": len(got) + 8})
     restored = inner_frames(out["pg1"], 4)
     assert [f[14:] for f in restored] == [forwarded(p, 2) for p in inners]
+
+
+# --- life cycle: delete and re-create under traffic ------------------------
+
+
+def test_tunnel_delete_recreate(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """Deleting a tunnel that routes still point at, sending into the void,
+    re-creating it, many SA add/delete cycles: VPP stays up, the counters of
+    a reused SA index start from zero."""
+    a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    setup_a(a, 4, "isal")
+    frames = [ether(BCAST, 0x0800, p) for p in make_traffic(4, seed=41)]
+    pg_replay(a, "s1", frames, "pg0")
+    cli_ok(a, "delete ipcomp tunnel ipcomp0")
+    assert "ipcomp0" not in a.cli("show interface")
+    pg_replay(a, "s2", frames, "pg0")  # the route's path is gone: dropped
+    assert a.alive()
+    for i in range(50):
+        cli_ok(a, f"ipcomp sa add id {100 + i} local 192.168.1.1 peer 192.168.1.{3 + i} cpi {i}")
+    for i in range(50):
+        cli_ok(a, f"ipcomp sa del id {100 + i}")
+    cli_ok(a, f"create ipcomp tunnel src 192.168.1.1 dst 192.168.1.2 cpi {CPI} engine zlib")
+    cli_script(
+        a,
+        f"""
+        set interface state ipcomp0 up
+        set interface unnumbered ipcomp0 use pg0
+        ip route del {INNER_NET[4]} via ipcomp0
+        ip route add {INNER_NET[4]} via ipcomp0
+        """,
+    )
+    got = pg_replay(a, "s3", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
+    got = outer_frames(got, 4, OUTER[4][0])
+    expect = check_wire(make_traffic(4, seed=41), got, 4, 4)
+    stats = stats_client(a)
+    try:
+        sa_index = int(a.cli("show ipcomp sa").split("[")[1].split("]")[0])
+        assert sa_counter(stats, "compressed-in", sa_index) == tuple(expect["compressed"][:2])
+        assert stats["/net/ipcomp/sas"] == 1
+        kinds = [e["type"] for e in read_events(stats)]
+        assert kinds.count("sa-add") == 52 and kinds.count("sa-del") == 51
+    finally:
+        stats.disconnect()
