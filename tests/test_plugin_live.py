@@ -1036,3 +1036,41 @@ def test_tunnel_delete_recreate(
         assert kinds.count("sa-add") == 52 and kinds.count("sa-del") == 51
     finally:
         stats.disconnect()
+
+
+# --- any standard deflater's output decompresses ---------------------------
+
+
+@pytest.mark.parametrize("engine", ["isal", "zlib"])
+def test_decompress_foreign_deflate(vpp_pair: tuple[Any, Any], engine: str) -> None:
+    """IPComp packets built by Python's zlib at every level (0 = stored blocks,
+    fixed and dynamic Huffman), windows 9..15, several sync-flushed blocks,
+    sent to B: the restored inner packets equal the originals byte for byte."""
+    _, b = vpp_pair
+    setup_b(b, 4, engine)
+    rng = random.Random(51)
+    inners, frames = [], []
+    local, peer, _ = OUTER[4]
+    for level in range(10):
+        for wbits in (9, 12, 15):
+            for strategy in (zlib.Z_DEFAULT_STRATEGY, zlib.Z_FIXED, zlib.Z_HUFFMAN_ONLY):
+                kind = rng.choice(["text", "zeros", "text"])
+                inner = inner_packet(4, rng.choice([200, 1400, 3000]), kind, len(inners), rng)
+                c = zlib.compressobj(level, zlib.DEFLATED, -wbits, 8, strategy)
+                if rng.random() < 0.3:  # several blocks
+                    half = len(inner) // 2
+                    data = c.compress(inner[:half]) + c.flush(zlib.Z_SYNC_FLUSH)
+                    data += c.compress(inner[half:]) + c.flush()
+                else:
+                    data = c.compress(inner) + c.flush()
+                ipcomp = struct.pack("!BBH", 4, 0, CPI) + data
+                frames.append(ether(BCAST, 0x0800, ip4_packet(local, peer, 108, ipcomp)))
+                inners.append(inner)
+    out = pg_replay(b, "foreign", frames, "pg0", {"pg1": len(frames) + 8})["pg1"]
+    restored = inner_frames(out, 4)
+    assert [f[14:] for f in restored] == [forwarded(p, 1) for p in inners], b.cli("show errors")
+    stats = stats_client(b)
+    try:
+        assert error_counter(stats, "ipcomp4-decompress", "decompressed") == len(frames)
+    finally:
+        stats.disconnect()
