@@ -1074,3 +1074,62 @@ def test_decompress_foreign_deflate(vpp_pair: tuple[Any, Any], engine: str) -> N
         assert error_counter(stats, "ipcomp4-decompress", "decompressed") == len(frames)
     finally:
         stats.disconnect()
+
+
+# --- per-SA decompression limit and the engine gauges ----------------------
+
+
+def test_decompress_limit_and_gauges(vpp_pair: tuple[Any, Any]) -> None:
+    """An SA's max-decompressed bounds what it inflates (the rest is counted as
+    too_big, with an event naming the addresses and CPI); the per-engine
+    average-clocks gauges follow the traffic within a second or two."""
+    _, b = vpp_pair
+    peer, local, plen = OUTER[4]
+    cli_script(
+        b,
+        f"""
+        create packet-generator interface pg0
+        create packet-generator interface pg1
+        set interface ip address pg0 {local}/{plen}
+        set interface ip address pg1 10.1.0.1/24
+        set interface state pg0 up
+        set interface state pg1 up
+        ip neighbor pg1 10.1.0.2 02:00:00:00:00:03
+        create ipcomp tunnel src {local} dst {peer} cpi {CPI} engine zlib max-decompressed 1000
+        set interface state ipcomp0 up
+        set interface unnumbered ipcomp0 use pg0
+        ip route add {INNER_NET[4]} via 10.1.0.2 pg1
+        """,
+    )
+    rng = random.Random(61)
+    inners = [
+        inner_packet(4, size, "text", i, rng) for i, size in enumerate([900, 1000, 1001, 1400])
+    ]
+    frames = []
+    for p in inners:
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        ipcomp = struct.pack("!BBH", 4, 0, CPI) + c.compress(p) + c.flush()
+        frames.append(ether(BCAST, 0x0800, ip4_packet(peer, local, 108, ipcomp)))
+    out = pg_replay(b, "limit", frames, "pg0", {"pg1": 8})["pg1"]
+    assert [f[14:] for f in inner_frames(out, 4)] == [forwarded(p, 1) for p in inners[:2]]
+    time.sleep(2.5)  # the gauges are refreshed once a second
+    stats = stats_client(b)
+    try:
+        assert error_counter(stats, "ipcomp4-decompress", "too_big") == 2
+        assert error_counter(stats, "ipcomp4-decompress", "decompressed") == 2
+        assert sa_counter(stats, "rx-errors", 0)[0] == 2
+        failures = [e for e in read_events(stats) if e["type"] == "decompress-failure"]
+        assert len(failures) == 2
+        for e in failures:
+            assert DECOMPRESS_ERRORS[e["reason"]] == "too_big"
+            assert e["cpi"] == CPI and e["sa_id"] == 0 and e["engine_index"] == 0
+            assert e["src"][:4] == ipaddress.ip_address(peer).packed
+            assert e["dst"][:4] == ipaddress.ip_address(local).packed
+            assert e["length"] > 20 and e["timestamp_ns"] > 1.7e18
+        assert stats["/net/ipcomp/engine/zlib/decompress-clocks-avg"] > 0
+        assert stats["/net/ipcomp/engine/zlib/sas"] == 1
+        assert stats["/net/ipcomp/engine/zlib/context-bytes"] > 0
+        hist = stats["/net/ipcomp/hist/decompress-out-bytes"]
+        assert hist.sum() == 2 and hist.min_exp == 5
+    finally:
+        stats.disconnect()
