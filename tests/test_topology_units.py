@@ -22,10 +22,16 @@ from vppcomp.topology.api_source import (
 from vppcomp.topology.feature_arcs import known_arcs, scan_source
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_model import GraphNode, NodeGraph, read_graph
-from vppcomp.topology.graph_view import GraphFilter, estimate_arc_rates, select_nodes
+from vppcomp.topology.graph_view import (
+    GraphFilter,
+    build_view,
+    estimate_arc_rates,
+    select_nodes,
+)
 from vppcomp.topology.ipcomp_source import SA_COUNTERS
-from vppcomp.topology.node_rates import rates_between
+from vppcomp.topology.node_rates import NodeRate, Rates, rates_between
 from vppcomp.topology.render import (
+    FAST_LAYOUT_NODES,
     RenderError,
     colour_index,
     error_svg,
@@ -304,3 +310,15 @@ def test_feature_arcs_are_read_from_source(tmp_path: Path) -> None:
     }
     arc = known_arcs()["ip4-output"]
     assert "ipcomp4-transport-compress" in arc.features and "ip4-rewrite" in arc.start_nodes
+
+
+def test_large_graphs_get_the_bounded_layout() -> None:
+    big = NodeGraph()
+    rates = Rates(seconds=1.0)
+    for i in range(FAST_LAYOUT_NODES + 1):
+        big.nodes[i] = GraphNode(i, f"node-{i}", 0, [i + 1] if i < FAST_LAYOUT_NODES else [])
+        rates.nodes[f"node-{i}"] = NodeRate(100.0, 10.0, 10.0, 50.0)
+    view = build_view("big", big, rates, set(big.nodes))
+    assert "splines=line" in graph_dot(view) and "fast layout" in graph_dot(view)
+    small = build_view("small", big, rates, {0, 1, 2})
+    assert "splines" not in graph_dot(small) and "fast layout" not in graph_dot(small)
