@@ -44,7 +44,12 @@ def _output_options(parser: argparse.ArgumentParser, stem: str) -> None:
         help=f"directory of *.api.json files (repeatable; default {DEFAULT_API_DIRS[0]})",
     )
     parser.add_argument(
-        "--interval", type=float, default=2.0, help="seconds between the two stats samples"
+        "--interval",
+        type=float,
+        default=2.0,
+        help="at least this many seconds between the two stats samples (graph: each sample "
+        "waits for a refresh of VPP's node counters, every statseg update-interval, "
+        "VPP's default 10 s)",
     )
 
 
