@@ -34,6 +34,9 @@ EVENT_TYPES = {
     4: "decompress-failure",
     5: "tunnel-add",
     6: "tunnel-del",
+    7: "device-failure",
+    8: "device-recovery",
+    9: "engine-switch",
 }
 # ipcomp4/6-decompress error codes, in the order of the node's error list
 DECOMPRESS_ERRORS = [
@@ -51,6 +54,7 @@ DECOMPRESS_ERRORS = [
     "engine",
     "no_buffer",
     "restored_too_big",
+    "offload_drop",
 ]
 
 

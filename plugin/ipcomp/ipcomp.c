@@ -8,11 +8,13 @@
  * startup.conf:
  *   ipcomp {
  *     default-engine <name>   # instead of the highest-priority engine
+ *     compressdev { ... }     # DPDK offload engine: engine_compressdev.c
  *   }
  */
 
 #include <vnet/plugin/plugin.h>
 #include <ipcomp/ipcomp.h>
+#include <ipcomp/ipcomp_async.h>
 
 ipcomp_main_t ipcomp_main;
 
@@ -44,10 +46,19 @@ VLIB_INIT_FUNCTION (ipcomp_init);
 static clib_error_t *
 ipcomp_config (vlib_main_t *vm, unformat_input_t *input)
 {
+  unformat_input_t sub;
+
   while (unformat_check_input (input) != UNFORMAT_END_OF_INPUT)
     {
       if (unformat (input, "default-engine %s", &ipcomp_default_engine_name))
 	;
+      else if (unformat (input, "compressdev %U", unformat_vlib_cli_sub_input, &sub))
+	{
+	  clib_error_t *err = ipcomp_compressdev_config (vm, &sub);
+	  unformat_free (&sub);
+	  if (err)
+	    return err;
+	}
       else
 	return clib_error_return (0, "unknown input '%U'", format_unformat_error, input);
     }

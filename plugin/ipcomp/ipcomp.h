@@ -123,6 +123,10 @@ typedef enum
   IPCOMP_EVENT_DECOMPRESS_FAILURE = 4,
   IPCOMP_EVENT_TUNNEL_ADD = 5,
   IPCOMP_EVENT_TUNNEL_DEL = 6,
+  /* offload (issue 4): engine_index is the engine packets go to */
+  IPCOMP_EVENT_DEVICE_FAILURE = 7,
+  IPCOMP_EVENT_DEVICE_RECOVERY = 8,
+  IPCOMP_EVENT_ENGINE_SWITCH = 9,
 } ipcomp_event_type_t;
 
 typedef struct

@@ -22,6 +22,7 @@
 #include <vnet/tcp/tcp_packet.h>
 #include <vnet/interface_output.h>
 #include <ipcomp/ipcomp_inlines.h>
+#include <ipcomp/ipcomp_async.h>
 
 #define foreach_ipcomp_compress_error                                                              \
   _ (COMPRESSED, compressed, INFO, "compressed")                                                   \
@@ -36,7 +37,8 @@
   _ (NO_HEADROOM, no_headroom, ERROR, "no buffer headroom for the outer header")                   \
   _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
   _ (TOO_BIG, too_big, ERROR, "outer packet would exceed 65535 bytes")                             \
-  _ (GSO, gso, ERROR, "GSO packets are not supported")
+  _ (GSO, gso, ERROR, "GSO packets are not supported")                                            \
+  _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")
 
 typedef enum
 {
@@ -45,6 +47,9 @@ typedef enum
 #undef _
     IPCOMP_COMPRESS_N_ERROR,
 } ipcomp_compress_error_t;
+
+/* not a counter: the packet went to an asynchronous engine */
+#define IPCOMP_COMPRESS_ASYNC IPCOMP_COMPRESS_N_ERROR
 
 static vlib_error_desc_t ipcomp_compress_error_counters[] = {
 #define _(sym, n, sev, str) { .name = #n, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
@@ -89,7 +94,7 @@ format_ipcomp_compress_trace (u8 *s, va_list *args)
 static_always_inline u32
 ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len, u8 next_header,
 			 ipcomp_sa_t *sa, u32 sa_index, u32 thread_index, ipcomp_per_thread_t *ptd,
-			 u32 *out_len)
+			 u32 *out_len, int is_post, ipcomp_async_kind_t kind, u16 post_next)
 {
   ipcomp_main_t *im = &ipcomp_main;
   ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
@@ -100,7 +105,8 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
   int rv;
 
   *out_len = len;
-  ipcomp_hist_add (&im->payload_hist[IPCOMP_OP_COMPRESS], thread_index, len);
+  if (!is_post)
+    ipcomp_hist_add (&im->payload_hist[IPCOMP_OP_COMPRESS], thread_index, len);
 
   budget = ipcomp_compress_budget (len, sa->threshold);
   if (!budget)
@@ -114,10 +120,23 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
   if (PREDICT_FALSE (!in))
     return IPCOMP_COMPRESS_ERROR_BAD_INNER;
 
-  t0 = clib_cpu_time_now ();
-  rv =
-    e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget, &clen);
-  dt = clib_cpu_time_now () - t0;
+  if (PREDICT_FALSE (is_post || (e->flags & IPCOMP_ENGINE_F_ASYNC)))
+    {
+      rv = ipcomp_async_step (vm, e, ctx, b, is_post, IPCOMP_OP_COMPRESS, kind, sa_index, offset, in,
+			      len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget, &clen, &dt,
+			      post_next);
+      if (rv == IPCOMP_CODEC_ASYNC_SUBMITTED)
+	return IPCOMP_COMPRESS_ASYNC;
+      if (rv == IPCOMP_CODEC_ASYNC_DROP)
+	return IPCOMP_COMPRESS_ERROR_OFFLOAD_DROP;
+    }
+  else
+    {
+      t0 = clib_cpu_time_now ();
+      rv = e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget,
+				      &clen);
+      dt = clib_cpu_time_now () - t0;
+    }
   vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_COMPRESS], thread_index, e->index, 1,
 				   len);
   vlib_increment_simple_counter (&im->engine_clocks[IPCOMP_OP_COMPRESS], thread_index, e->index,
@@ -172,7 +191,8 @@ ipcomp_compress_failed (u32 thread_index, u32 error, ipcomp_sa_t *sa, u32 sa_ind
 
 /* Tunnel mode */
 static_always_inline uword
-ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame, int is_ip6)
+ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame, int is_ip6,
+			int is_post)
 {
   ipcomp_main_t *im = &ipcomp_main;
   vnet_interface_main_t *vim = &im->vnet_main->interface_main;
@@ -186,6 +206,12 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
   u32 last_sw_if_index = ~0, sa_index = ~0;
   ipcomp_sa_t *sa = 0;
   const u32 outer_len = is_ip6 ? IPCOMP_IP6_HDR_LEN : IPCOMP_IP4_HDR_LEN;
+  /* a -post twin counts under the original node */
+  vlib_node_runtime_t *en =
+    is_post ?
+      vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_compress_node.index : ipcomp4_compress_node.index) :
+      node;
+  u32 n_async = 0;
 
   vlib_get_buffers (vm, from, bufs, n_left);
 
@@ -216,8 +242,9 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	  last_sw_if_index = sw_if_index;
 	}
 
-      vlib_increment_combined_counter (vim->combined_sw_if_counters + VNET_INTERFACE_COUNTER_TX,
-				       thread_index, sw_if_index, 1, len);
+      if (!is_post)
+	vlib_increment_combined_counter (vim->combined_sw_if_counters + VNET_INTERFACE_COUNTER_TX,
+					 thread_index, sw_if_index, 1, len);
 
       if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_GSO))
 	{
@@ -255,8 +282,15 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 					   sa_index, 1, len);
 	}
       else
-	error = ipcomp_compress_payload (vm, b[0], 0, len, nh, sa, sa_index, thread_index, ptd,
-					 &payload_len);
+	error = ipcomp_compress_payload (
+	  vm, b[0], 0, len, nh, sa, sa_index, thread_index, ptd, &payload_len, is_post,
+	  is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4, 0);
+      if (error == IPCOMP_COMPRESS_ASYNC)
+	{
+	  next[0] = IPCOMP_ASYNC_NEXT_PENDING;
+	  n_async++;
+	  goto done;
+	}
 
       if (error == IPCOMP_COMPRESS_ERROR_COMPRESSED)
 	proto = IPCOMP_IP_PROTOCOL;
@@ -300,7 +334,7 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
     drop_sa:
       ipcomp_compress_failed (thread_index, error, sa, sa_index, len);
     drop:
-      b[0]->error = node->errors[error];
+      b[0]->error = en->errors[error];
       next[0] = IPCOMP_COMPRESS_NEXT_DROP;
 
     trace:
@@ -315,6 +349,7 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	  tr->error = error;
 	  tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
 	}
+    done:
       b += 1;
       next += 1;
       n_left -= 1;
@@ -322,22 +357,31 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 
   for (u32 i = 0; i < IPCOMP_COMPRESS_N_ERROR; i++)
     if (counts[i] && ipcomp_compress_error_counters[i].severity == VL_COUNTER_SEVERITY_INFO)
-      vlib_node_increment_counter (vm, node->node_index, i, counts[i]);
+      vlib_node_increment_counter (vm, en->node_index, i, counts[i]);
 
-  vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  if (PREDICT_FALSE (n_async))
+    {
+      u32 to[VLIB_FRAME_SIZE];
+      u32 n = ipcomp_async_flush (vm, is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4, from, nexts,
+				  frame->n_vectors, to);
+      if (n)
+	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
+    }
+  else
+    vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
   return frame->n_vectors;
 }
 
 VLIB_NODE_FN (ipcomp4_compress_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_compress_inline (vm, node, frame, 0);
+  return ipcomp_compress_inline (vm, node, frame, 0, 0);
 }
 
 VLIB_NODE_FN (ipcomp6_compress_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_compress_inline (vm, node, frame, 1);
+  return ipcomp_compress_inline (vm, node, frame, 1, 0);
 }
 
 VLIB_REGISTER_NODE (ipcomp4_compress_node) = {
@@ -368,7 +412,7 @@ VLIB_REGISTER_NODE (ipcomp6_compress_node) = {
 /* Transport mode: an output feature; the buffer starts at the L2 rewrite */
 static_always_inline uword
 ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame,
-				  int is_ip6)
+				  int is_ip6, int is_post)
 {
   ipcomp_main_t *im = &ipcomp_main;
   u32 thread_index = vm->thread_index;
@@ -378,6 +422,11 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
   u32 *from = vlib_frame_vector_args (frame);
   u32 n_left = frame->n_vectors;
   u32 counts[IPCOMP_COMPRESS_N_ERROR] = {};
+  vlib_node_runtime_t *en =
+    is_post ? vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_transport_compress_node.index :
+						  ipcomp4_transport_compress_node.index) :
+	      node;
+  u32 n_async = 0;
 
   vlib_get_buffers (vm, from, bufs, n_left);
 
@@ -389,7 +438,11 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
       uword *p;
       u8 *ip, proto;
 
-      vnet_feature_next (&next32, b[0]);
+      /* the pre pass already took this packet's step on the arc */
+      if (is_post)
+	next32 = ipcomp_async_result (b[0])->next;
+      else
+	vnet_feature_next (&next32, b[0]);
       next[0] = next32;
 
       rw = vnet_buffer (b[0])->ip.save_rewrite_length;
@@ -448,8 +501,15 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 
       if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_OFFLOAD))
 	vnet_calc_checksums_inline (vm, b[0], !is_ip6, is_ip6);
-      error = ipcomp_compress_payload (vm, b[0], rw + hlen, len, proto, sa, sa_index, thread_index,
-				       ptd, &payload_len);
+      error = ipcomp_compress_payload (
+	vm, b[0], rw + hlen, len, proto, sa, sa_index, thread_index, ptd, &payload_len, is_post,
+	is_ip6 ? IPCOMP_ASYNC_KIND_TCOMPRESS6 : IPCOMP_ASYNC_KIND_TCOMPRESS4, next32);
+      if (error == IPCOMP_COMPRESS_ASYNC)
+	{
+	  next[0] = IPCOMP_ASYNC_NEXT_PENDING;
+	  n_async++;
+	  goto done;
+	}
       if (error == IPCOMP_COMPRESS_ERROR_COMPRESSED)
 	{
 	  ip = vlib_buffer_get_current (b[0]) + rw;
@@ -462,7 +522,7 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE)
 	{
 	  ipcomp_compress_failed (thread_index, error, sa, sa_index, len);
-	  b[0]->error = node->errors[error];
+	  b[0]->error = en->errors[error];
 	  next[0] = IPCOMP_COMPRESS_NEXT_DROP;
 	  goto trace;
 	}
@@ -480,6 +540,7 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 	  tr->error = error;
 	  tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
 	}
+    done:
       b += 1;
       next += 1;
       n_left -= 1;
@@ -487,22 +548,31 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 
   for (u32 i = 0; i < IPCOMP_COMPRESS_N_ERROR; i++)
     if (counts[i] && ipcomp_compress_error_counters[i].severity == VL_COUNTER_SEVERITY_INFO)
-      vlib_node_increment_counter (vm, node->node_index, i, counts[i]);
+      vlib_node_increment_counter (vm, en->node_index, i, counts[i]);
 
-  vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  if (PREDICT_FALSE (n_async))
+    {
+      u32 to[VLIB_FRAME_SIZE];
+      u32 n = ipcomp_async_flush (vm, is_ip6 ? IPCOMP_ASYNC_KIND_TCOMPRESS6 : IPCOMP_ASYNC_KIND_TCOMPRESS4, from, nexts,
+				  frame->n_vectors, to);
+      if (n)
+	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
+    }
+  else
+    vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
   return frame->n_vectors;
 }
 
 VLIB_NODE_FN (ipcomp4_transport_compress_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_transport_compress_inline (vm, node, frame, 0);
+  return ipcomp_transport_compress_inline (vm, node, frame, 0, 0);
 }
 
 VLIB_NODE_FN (ipcomp6_transport_compress_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_transport_compress_inline (vm, node, frame, 1);
+  return ipcomp_transport_compress_inline (vm, node, frame, 1, 0);
 }
 
 VLIB_REGISTER_NODE (ipcomp4_transport_compress_node) = {
@@ -541,4 +611,62 @@ VNET_FEATURE_INIT (ipcomp6_transport_compress_feat, static) = {
   .arc_name = "ip6-output",
   .node_name = "ipcomp6-transport-compress",
   .runs_before = VNET_FEATURES ("interface-output"),
+};
+
+/* -post twins (issue 4): finish packets an asynchronous engine completed or
+ * refused; same next arcs, counters of the original node */
+VLIB_NODE_FN (ipcomp4_compress_post_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_compress_inline (vm, node, frame, 0, 1);
+}
+
+VLIB_NODE_FN (ipcomp6_compress_post_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_compress_inline (vm, node, frame, 1, 1);
+}
+
+VLIB_NODE_FN (ipcomp4_transport_compress_post_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_transport_compress_inline (vm, node, frame, 0, 1);
+}
+
+VLIB_NODE_FN (ipcomp6_transport_compress_post_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_transport_compress_inline (vm, node, frame, 1, 1);
+}
+
+VLIB_REGISTER_NODE (ipcomp4_compress_post_node) = {
+  .name = "ipcomp4-compress-post",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_compress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .sibling_of = "ipcomp4-compress",
+};
+
+VLIB_REGISTER_NODE (ipcomp6_compress_post_node) = {
+  .name = "ipcomp6-compress-post",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_compress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .sibling_of = "ipcomp4-compress",
+};
+
+VLIB_REGISTER_NODE (ipcomp4_transport_compress_post_node) = {
+  .name = "ipcomp4-transport-compress-post",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_compress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .sibling_of = "ipcomp4-transport-compress",
+};
+
+VLIB_REGISTER_NODE (ipcomp6_transport_compress_post_node) = {
+  .name = "ipcomp6-transport-compress-post",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_compress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .sibling_of = "ipcomp6-transport-compress",
 };

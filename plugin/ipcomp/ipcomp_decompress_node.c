@@ -19,6 +19,7 @@
 
 #include <ipcomp/ipcomp.h>
 #include <ipcomp/ipcomp_inlines.h>
+#include <ipcomp/ipcomp_async.h>
 
 /* The order is part of the event record format (reason field): append only */
 #define foreach_ipcomp_decompress_error                                                            \
@@ -35,7 +36,8 @@
   _ (BAD_INNER, bad_inner, ERROR, "decompressed data is not the announced packet")                 \
   _ (ENGINE, engine, ERROR, "decompression engine failure")                                        \
   _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
-  _ (RESTORED_TOO_BIG, restored_too_big, ERROR, "restored transport packet above 65535 bytes")
+  _ (RESTORED_TOO_BIG, restored_too_big, ERROR, "restored transport packet above 65535 bytes")     \
+  _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")
 
 typedef enum
 {
@@ -99,7 +101,7 @@ ipcomp_codec_to_error (int rv)
 
 static_always_inline uword
 ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame,
-			  int is_ip6)
+			  int is_ip6, int is_post)
 {
   ipcomp_main_t *im = &ipcomp_main;
   vnet_interface_main_t *vim = &im->vnet_main->interface_main;
@@ -110,6 +112,12 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
   u32 *from = vlib_frame_vector_args (frame);
   u32 n_left = frame->n_vectors;
   u32 counts[IPCOMP_DECOMPRESS_N_ERROR] = {};
+  /* a -post twin counts under the original node */
+  vlib_node_runtime_t *en =
+    is_post ? vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_decompress_node.index :
+						  ipcomp4_decompress_node.index) :
+	      node;
+  u32 n_async = 0;
 
   vlib_get_buffers (vm, from, bufs, n_left);
 
@@ -119,7 +127,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
       ipcomp_sa_t *sa = 0;
       ipcomp_ip_info_t info = {};
       ipcomp_rx_key_t k;
-      const u8 *src, *dst;
+      const u8 *src, *dst, *vin = 0;
       u8 *ip, nh = 0;
       u16 cpi = 0;
       uword *p;
@@ -226,10 +234,33 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	    error = IPCOMP_DECOMPRESS_ERROR_TRUNCATED;
 	    goto drop;
 	  }
-	t0 = clib_cpu_time_now ();
-	rv = e->ops[IPCOMP_OP_DECOMPRESS](e->decompress_ctx_by_thread[thread_index], in, clen,
-					  ptd->scratch_out, sa->max_decompressed, &olen);
-	dt = clib_cpu_time_now () - t0;
+	if (PREDICT_FALSE (is_post || (e->flags & IPCOMP_ENGINE_F_ASYNC)))
+	  {
+	    rv = ipcomp_async_step (
+	      vm, e, e->decompress_ctx_by_thread[thread_index], b[0], is_post, IPCOMP_OP_DECOMPRESS,
+	      is_ip6 ? IPCOMP_ASYNC_KIND_DECOMPRESS6 : IPCOMP_ASYNC_KIND_DECOMPRESS4, sa_index,
+	      info.hdr_len + IPCOMP_HEADER_LEN, in, clen, ptd->scratch_out, sa->max_decompressed,
+	      &olen, &dt, 0);
+	    if (rv == IPCOMP_CODEC_ASYNC_SUBMITTED)
+	      {
+		next[0] = IPCOMP_ASYNC_NEXT_PENDING;
+		n_async++;
+		goto done;
+	      }
+	    if (rv == IPCOMP_CODEC_ASYNC_DROP)
+	      {
+		error = IPCOMP_DECOMPRESS_ERROR_OFFLOAD_DROP;
+		goto drop;
+	      }
+	  }
+	else
+	  {
+	    t0 = clib_cpu_time_now ();
+	    rv = e->ops[IPCOMP_OP_DECOMPRESS](e->decompress_ctx_by_thread[thread_index], in, clen,
+					      ptd->scratch_out, sa->max_decompressed, &olen);
+	    dt = clib_cpu_time_now () - t0;
+	  }
+	vin = in;
 	vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_DECOMPRESS], thread_index,
 					 e->index, 1, clen);
 	vlib_increment_simple_counter (&im->engine_clocks[IPCOMP_OP_DECOMPRESS], thread_index,
@@ -247,6 +278,12 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	  if (PREDICT_FALSE (ipcomp_inner_check (nh, ptd->scratch_out, olen) != IPCOMP_WIRE_OK))
 	    {
 	      error = IPCOMP_DECOMPRESS_ERROR_BAD_INNER;
+	      /* a device may accept a truncated stream: software names it */
+	      if (is_post &&
+		  (rv = ipcomp_async_verify (b[0], vec_elt_at_index (im->engines, sa->engine_index),
+					     thread_index, vin, clen, ptd->scratch_out,
+					     sa->max_decompressed, &olen)) > 0)
+		error = ipcomp_codec_to_error (rv);
 	      goto drop;
 	    }
 	  vlib_buffer_advance (b[0], info.hdr_len + IPCOMP_HEADER_LEN);
@@ -299,7 +336,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
       ipcomp_event_packet (thread_index, IPCOMP_EVENT_DECOMPRESS_FAILURE, error, sa_index, is_ip6,
 			   src, dst, cpi, chain_len, sa ? sa->engine_index : 0xff);
     drop_no_event:
-      b[0]->error = node->errors[error];
+      b[0]->error = en->errors[error];
       next[0] = IPCOMP_DECOMPRESS_NEXT_DROP;
 
     trace:
@@ -313,6 +350,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	  tr->protocol = info.protocol;
 	  tr->error = next[0] == IPCOMP_DECOMPRESS_NEXT_IPIP ? 0 : error;
 	}
+    done:
       b += 1;
       next += 1;
       n_left -= 1;
@@ -320,22 +358,32 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 
   for (u32 i = 0; i < IPCOMP_DECOMPRESS_N_ERROR; i++)
     if (counts[i])
-      vlib_node_increment_counter (vm, node->node_index, i, counts[i]);
+      vlib_node_increment_counter (vm, en->node_index, i, counts[i]);
 
-  vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  if (PREDICT_FALSE (n_async))
+    {
+      u32 to[VLIB_FRAME_SIZE];
+      u32 n = ipcomp_async_flush (
+	vm, is_ip6 ? IPCOMP_ASYNC_KIND_DECOMPRESS6 : IPCOMP_ASYNC_KIND_DECOMPRESS4, from, nexts,
+	frame->n_vectors, to);
+      if (n)
+	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
+    }
+  else
+    vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
   return frame->n_vectors;
 }
 
 VLIB_NODE_FN (ipcomp4_decompress_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_decompress_inline (vm, node, frame, 0);
+  return ipcomp_decompress_inline (vm, node, frame, 0, 0);
 }
 
 VLIB_NODE_FN (ipcomp6_decompress_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_decompress_inline (vm, node, frame, 1);
+  return ipcomp_decompress_inline (vm, node, frame, 1, 0);
 }
 
 VLIB_REGISTER_NODE (ipcomp4_decompress_node) = {
@@ -368,4 +416,34 @@ VLIB_REGISTER_NODE (ipcomp6_decompress_node) = {
     [IPCOMP_DECOMPRESS_NEXT_IP6_INPUT] = "ip6-input",
     [IPCOMP_DECOMPRESS_NEXT_IPIP] = "ipip6-input",
   },
+};
+
+/* -post twins (issue 4): finish packets an asynchronous engine completed or
+ * refused; same next arcs, counters of the original node */
+VLIB_NODE_FN (ipcomp4_decompress_post_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_decompress_inline (vm, node, frame, 0, 1);
+}
+
+VLIB_NODE_FN (ipcomp6_decompress_post_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_decompress_inline (vm, node, frame, 1, 1);
+}
+
+VLIB_REGISTER_NODE (ipcomp4_decompress_post_node) = {
+  .name = "ipcomp4-decompress-post",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_decompress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .sibling_of = "ipcomp4-decompress",
+};
+
+VLIB_REGISTER_NODE (ipcomp6_decompress_post_node) = {
+  .name = "ipcomp6-decompress-post",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_decompress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .sibling_of = "ipcomp6-decompress",
 };

@@ -9,6 +9,7 @@
 
 #include <time.h>
 #include <ipcomp/ipcomp.h>
+#include <ipcomp/ipcomp_async.h>
 
 #define IPCOMP_SIZE_HIST_MIN_EXP 5  /* first bin: < 64 bytes */
 #define IPCOMP_SIZE_HIST_N_BINS	 12 /* last bin: >= 65536 bytes */
@@ -18,7 +19,7 @@ static const char ipcomp_event_schema[] =
   "ipcomp-event v1: 64-byte little-endian records\n"
   "0 u64 timestamp_ns (CLOCK_REALTIME)\n"
   "8 u16 type (1 sa-add, 2 sa-del, 3 engine-failure, 4 decompress-failure, 5 tunnel-add, "
-  "6 tunnel-del)\n"
+  "6 tunnel-del, 7 device-failure, 8 device-recovery, 9 engine-switch)\n"
   "10 u16 reason (ipcomp4/6-decompress or -compress node error code, 0 for control events)\n"
   "12 u32 sa_index (~0 if none)\n"
   "16 u32 sa_id (~0 if none)\n"
@@ -117,6 +118,7 @@ ipcomp_stats_sa_added (u32 sa_index)
       vlib_zero_combined_counter (&im->sa_counters[i], sa_index);
     }
   vlib_stats_set_string_vector (&im->sa_names, sa_index, "%u", sa->id);
+  ipcomp_async_sa_added (sa_index);
   vlib_stats_set_gauge (im->gauge_n_sas, pool_elts (im->sas));
   vlib_stats_set_gauge (im->gauge_n_tunnels, pool_elts (im->tunnels));
 }
@@ -202,7 +204,8 @@ format_ipcomp_event (u8 *s, va_list *args)
 {
   ipcomp_event_t *ev = va_arg (*args, ipcomp_event_t *);
   static const char *types[] = {
-    "?", "sa-add", "sa-del", "engine-failure", "decompress-failure", "tunnel-add", "tunnel-del"
+    "?", "sa-add", "sa-del", "engine-failure", "decompress-failure", "tunnel-add", "tunnel-del",
+    "device-failure", "device-recovery", "engine-switch"
   };
   ip46_address_t src = {}, dst = {};
   if (ev->is_ip6)

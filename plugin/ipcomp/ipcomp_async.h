@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright (c) 2026 vppcomp authors
+ */
+
+/*
+ * ipcomp_async.h: the asynchronous path shared by every node and every
+ * asynchronous engine (issue 4).
+ *
+ * A node that meets an SA whose engine is asynchronous does everything up to
+ * the engine call, then submits the packet (ipcomp_async_step, pre pass) and
+ * leaves it out of its next frame.  At the end of its frame the node hands
+ * all submitted packets to the engine in one enqueue (ipcomp_async_flush);
+ * packets the engine refuses (queue full, device error, no device) go
+ * straight to the node's "-post" twin marked for fallback.  The dequeue node
+ * (ipcomp-async-dequeue, an input node in polling or interrupt mode) collects
+ * completed operations and sends them to the same "-post" twins.
+ *
+ * A "-post" node runs the very same node function with is_post set: it
+ * repeats the cheap checks (lookups, header parsing), takes the engine's
+ * result from the buffer instead of calling an engine (ipcomp_async_step,
+ * post pass) and finishes the packet exactly as the synchronous path does;
+ * error counters are those of the original node.  A fallback result runs the
+ * best software engine there, or drops the packet when the policy says so.
+ * Every packet is thus counted once, under one reason.
+ */
+
+#ifndef included_ipcomp_async_h
+#define included_ipcomp_async_h
+
+#include <vnet/buffer.h>
+#include <ipcomp/ipcomp.h>
+
+/* Which -post node finishes a packet */
+typedef enum
+{
+  IPCOMP_ASYNC_KIND_COMPRESS4 = 0,
+  IPCOMP_ASYNC_KIND_COMPRESS6,
+  IPCOMP_ASYNC_KIND_TCOMPRESS4,
+  IPCOMP_ASYNC_KIND_TCOMPRESS6,
+  IPCOMP_ASYNC_KIND_DECOMPRESS4,
+  IPCOMP_ASYNC_KIND_DECOMPRESS6,
+  IPCOMP_ASYNC_N_KINDS,
+} ipcomp_async_kind_t;
+
+/* Why a packet did not take the hardware path.  Names are frozen: they are
+ * part of the per-SA counter names (README.md). */
+#define foreach_ipcomp_fallback_reason                                                             \
+  _ (QUEUE_FULL, "queue-full", "the device queue pair was full")                                   \
+  _ (DEVICE_ERROR, "device-error", "the device failed or is marked failed")                        \
+  _ (NO_DEVICE, "no-device", "no device for this thread")                                          \
+  _ (TOO_BIG, "too-big", "input or output larger than the device buffers")                         \
+  _ (DATA_ERROR, "data-error", "the device rejected the data; software gives the exact reason")
+
+typedef enum
+{
+  IPCOMP_FALLBACK_NONE = 0,
+#define _(sym, name, desc) IPCOMP_FALLBACK_##sym,
+  foreach_ipcomp_fallback_reason
+#undef _
+    IPCOMP_FALLBACK_N_REASONS,
+} ipcomp_fallback_reason_t;
+
+/* Per-SA offload counters (combined: packets, payload bytes in) */
+#define foreach_ipcomp_offload_sa_counter                                                          \
+  _ (HW, "offload-hw", "packets the device processed")                                             \
+  _ (QUEUE_FULL, "offload-fallback-queue-full", "software fallback: queue pair full")              \
+  _ (DEVICE_ERROR, "offload-fallback-device-error", "software fallback: device failed")            \
+  _ (NO_DEVICE, "offload-fallback-no-device", "software fallback: no device")                      \
+  _ (TOO_BIG, "offload-fallback-too-big", "software fallback: beyond the device buffers")          \
+  _ (DATA_ERROR, "offload-fallback-data-error", "device data error, classified in software")       \
+  _ (DROPPED, "offload-dropped", "dropped by the drop policy instead of a fallback")
+
+typedef enum
+{
+#define _(sym, name, desc) IPCOMP_OFFLOAD_SA_##sym,
+  foreach_ipcomp_offload_sa_counter
+#undef _
+    IPCOMP_OFFLOAD_SA_N_COUNTERS,
+} ipcomp_offload_sa_counter_t;
+
+/* Codec statuses of the asynchronous step beyond ipcomp_codec_status_t */
+#define IPCOMP_CODEC_ASYNC_SUBMITTED 100 /* pre pass: the packet left the frame */
+#define IPCOMP_CODEC_ASYNC_DROP	     101 /* post pass: dropped by the policy */
+/* result status: run the software fallback */
+#define IPCOMP_ASYNC_STATUS_FALLBACK (-1)
+/* next[] marker of a submitted packet in a pre pass */
+#define IPCOMP_ASYNC_NEXT_PENDING 0xffff
+
+/* The engine's answer, carried in the buffer from dequeue to -post node */
+typedef struct
+{
+  u8 *data;	/* output bytes (valid until the next dequeue on this thread) */
+  u32 out_len;	/* output length */
+  u32 clocks;	/* enqueue-to-dequeue CPU clocks (saturated) */
+  u16 next;	/* transport mode: the feature arc's next of the pre pass */
+  i8 status;	/* ipcomp_codec_status_t or IPCOMP_ASYNC_STATUS_FALLBACK */
+  u8 reason;	/* ipcomp_fallback_reason_t */
+} ipcomp_async_result_t;
+
+STATIC_ASSERT (sizeof (ipcomp_async_result_t) <= sizeof (((vnet_buffer_opaque2_t *) 0)->unused),
+	       "async result fits in vnet_buffer2 unused space");
+
+static_always_inline ipcomp_async_result_t *
+ipcomp_async_result (vlib_buffer_t *b)
+{
+  return (ipcomp_async_result_t *) vnet_buffer2 (b)->unused;
+}
+
+typedef enum
+{
+  IPCOMP_ASYNC_POLICY_FALLBACK = 0,
+  IPCOMP_ASYNC_POLICY_DROP,
+} ipcomp_async_policy_t;
+
+typedef struct
+{
+  CLIB_CACHE_LINE_ALIGN_MARK (cacheline0);
+  ipcomp_async_frame_t pending; /* submitted by the node that runs now */
+  u32 engine_index;		/* of the pending ops */
+  u32 n_inflight;		/* on the device, all engines */
+  u8 dequeue_active;		/* dequeue node state is polling/interrupt armed */
+} ipcomp_async_per_thread_t;
+
+typedef struct
+{
+  ipcomp_async_per_thread_t *per_thread;
+  /* next index from a pre node to its -post twin, and from the dequeue node */
+  u16 pre_to_post_next[IPCOMP_ASYNC_N_KINDS];
+  u16 dequeue_next[IPCOMP_ASYNC_N_KINDS];
+  u32 post_node_index[IPCOMP_ASYNC_N_KINDS];
+  u32 *async_engine_indices;
+  u8 policy;	     /* ipcomp_async_policy_t */
+  u8 interrupt_mode; /* dequeue node: interrupt instead of polling */
+  u8 ready;
+  vlib_combined_counter_main_t sa_counters[IPCOMP_OFFLOAD_SA_N_COUNTERS];
+} ipcomp_async_main_t;
+
+extern ipcomp_async_main_t ipcomp_async_main;
+extern vlib_node_registration_t ipcomp_async_dequeue_node;
+extern vlib_node_registration_t ipcomp4_compress_post_node;
+extern vlib_node_registration_t ipcomp6_compress_post_node;
+extern vlib_node_registration_t ipcomp4_transport_compress_post_node;
+extern vlib_node_registration_t ipcomp6_transport_compress_post_node;
+extern vlib_node_registration_t ipcomp4_decompress_post_node;
+extern vlib_node_registration_t ipcomp6_decompress_post_node;
+
+/* ipcomp_async.c */
+void ipcomp_async_sa_added (u32 sa_index);
+void ipcomp_async_dequeue_arm (vlib_main_t *vm, ipcomp_async_per_thread_t *apt);
+format_function_t format_ipcomp_fallback_reason;
+/* engine_compressdev.c (a stub without DPDK) */
+clib_error_t *ipcomp_compressdev_config (vlib_main_t *vm, unformat_input_t *input);
+
+/* Pre pass: queue the packet for the engine.  Post pass: take the engine's
+ * result (or run the software fallback).  Returns an ipcomp_codec_status_t,
+ * IPCOMP_CODEC_ASYNC_SUBMITTED or IPCOMP_CODEC_ASYNC_DROP; *dt is the engine
+ * time to account for the call. */
+static_always_inline int
+ipcomp_async_step (vlib_main_t *vm, ipcomp_engine_t *e, void *ctx, vlib_buffer_t *b, int is_post,
+		   ipcomp_op_type_t op, ipcomp_async_kind_t kind, u32 sa_index, u32 offset,
+		   const u8 *in, u32 len, u8 *out, u32 cap, u32 *out_len, u64 *dt, u16 post_next)
+{
+  ipcomp_async_main_t *am = &ipcomp_async_main;
+  u32 thread_index = vm->thread_index;
+  ipcomp_async_result_t *r = ipcomp_async_result (b);
+  int rv;
+
+  if (!is_post)
+    {
+      ipcomp_async_per_thread_t *apt = vec_elt_at_index (am->per_thread, thread_index);
+      ipcomp_async_op_t *o = &apt->pending.ops[apt->pending.n_ops++];
+      ASSERT (apt->pending.n_ops <= VLIB_FRAME_SIZE);
+      ASSERT (apt->pending.n_ops == 1 || apt->engine_index == e->index);
+      apt->engine_index = e->index;
+      o->buffer_index = vlib_get_buffer_index (vm, b);
+      o->sa_index = sa_index;
+      o->in_len = len;
+      o->out_len = 0;
+      o->status = 0;
+      o->op = op;
+      o->next = 0;
+      o->kind = kind;
+      o->fallback = 0;
+      o->in_offset = offset;
+      o->out_cap = cap;
+      o->ctx = ctx;
+      o->out = 0;
+      r->next = post_next;
+      return IPCOMP_CODEC_ASYNC_SUBMITTED;
+    }
+
+  if (PREDICT_FALSE (r->status == IPCOMP_ASYNC_STATUS_FALLBACK))
+    {
+      u64 t0;
+      if (am->policy == IPCOMP_ASYNC_POLICY_DROP && r->reason != IPCOMP_FALLBACK_DATA_ERROR)
+	{
+	  vlib_increment_combined_counter (&am->sa_counters[IPCOMP_OFFLOAD_SA_DROPPED],
+					   thread_index, sa_index, 1, len);
+	  *dt = 0;
+	  return IPCOMP_CODEC_ASYNC_DROP;
+	}
+      /* r->reason is 1..N: the counters after HW, in the same order */
+      vlib_increment_combined_counter (&am->sa_counters[r->reason], thread_index, sa_index, 1,
+				       len);
+      /* the engine's synchronous ops are its software fallback */
+      t0 = clib_cpu_time_now ();
+      rv = e->ops[op](ctx, in, len, out, cap, out_len);
+      *dt = clib_cpu_time_now () - t0;
+      return rv;
+    }
+
+  vlib_increment_combined_counter (&am->sa_counters[IPCOMP_OFFLOAD_SA_HW], thread_index, sa_index,
+				   1, len);
+  *dt = r->clocks;
+  *out_len = 0;
+  if (r->status == IPCOMP_CODEC_OK)
+    {
+      if (PREDICT_FALSE (r->out_len > cap))
+	return op == IPCOMP_OP_COMPRESS ? IPCOMP_CODEC_NO_SPACE : IPCOMP_CODEC_NO_SPACE;
+      clib_memcpy_fast (out, r->data, r->out_len);
+      *out_len = r->out_len;
+    }
+  return r->status;
+}
+
+/* Post pass: a device result the node rejects (tunnel inner check) is
+ * decompressed again in software, because a device may accept a truncated
+ * stream without an error.  Returns -1 when the result already came from
+ * software, else the software codec status. */
+static_always_inline int
+ipcomp_async_verify (vlib_buffer_t *b, ipcomp_engine_t *e, u32 thread_index, const u8 *in, u32 len,
+		     u8 *out, u32 cap, u32 *out_len)
+{
+  if (ipcomp_async_result (b)->status == IPCOMP_ASYNC_STATUS_FALLBACK ||
+      !(e->flags & IPCOMP_ENGINE_F_ASYNC) || !in)
+    return -1;
+  return e->ops[IPCOMP_OP_DECOMPRESS](e->decompress_ctx_by_thread[thread_index], in, len, out, cap,
+				      out_len);
+}
+
+/* End of a pre pass: enqueue what was submitted, send refused packets to
+ * the -post twin, and leave accepted ones out.  Compacts from/nexts into
+ * to/nexts and returns the number of packets left for enqueue_to_next. */
+static_always_inline u32
+ipcomp_async_flush (vlib_main_t *vm, ipcomp_async_kind_t kind, u32 *from, u16 *nexts, u32 n,
+		    u32 *to)
+{
+  ipcomp_async_main_t *am = &ipcomp_async_main;
+  ipcomp_async_per_thread_t *apt = vec_elt_at_index (am->per_thread, vm->thread_index);
+  ipcomp_async_frame_t *f = &apt->pending;
+  ipcomp_engine_t *e = vec_elt_at_index (ipcomp_main.engines, apt->engine_index);
+  u32 i, j = 0, k = 0, n_accepted = 0;
+
+  f->thread_index = vm->thread_index;
+  e->enqueue (vm, f);
+
+  for (i = 0; i < n; i++)
+    {
+      if (nexts[i] == IPCOMP_ASYNC_NEXT_PENDING)
+	{
+	  ipcomp_async_op_t *o = &f->ops[j++];
+	  if (PREDICT_TRUE (!o->fallback))
+	    {
+	      n_accepted++;
+	      continue;
+	    }
+	  ipcomp_async_result_t *r = ipcomp_async_result (vlib_get_buffer (vm, from[i]));
+	  r->status = IPCOMP_ASYNC_STATUS_FALLBACK;
+	  r->reason = o->fallback;
+	  r->clocks = 0;
+	  nexts[k] = am->pre_to_post_next[kind];
+	}
+      else
+	nexts[k] = nexts[i];
+      to[k++] = from[i];
+    }
+  ASSERT (j == f->n_ops);
+  f->n_ops = 0;
+  if (n_accepted)
+    ipcomp_async_dequeue_arm (vm, apt);
+  return k;
+}
+
+#endif /* included_ipcomp_async_h */

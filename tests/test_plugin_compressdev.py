@@ -1,0 +1,402 @@
+"""Live tests of the ipcomp plugin's asynchronous DPDK compressdev engine
+(issue 4), on DPDK's software devices compress_isal0 and compress_zlib0.
+Skipped without VPP, and without DPDK's compress PMDs.
+
+The same topology and independent checks as test_plugin_live.py (wire format
+with Python's zlib, round trip through a second VPP, exact counters), plus:
+the offload counters against the traffic, a full queue and a missing device
+forcing the software fallback (or drops, per policy), device failure and
+recovery events, and no packet lost or duplicated across the asynchronous
+path (in = out + counted drops).  The asynchronous path may reorder packets
+(a bypassed packet overtakes one on the device), so packets are matched by
+content, not by position.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from plugin_vpp import (
+    DECOMPRESS_ERRORS,
+    ROOT,
+    PluginBuild,
+    build_ipcomp_plugin,
+    error_counter,
+    pg_replay,
+    read_events,
+    sa_counter,
+    start_ipcomp_vpp,
+    stats_client,
+)
+from test_plugin_live import (
+    BCAST,
+    CPI,
+    OUTER,
+    THRESHOLD,
+    ether,
+    forwarded,
+    fuzz_packets,
+    inner_frames,
+    inner_packet,
+    make_traffic,
+    outer_frames,
+    parse_ip,
+    raw_inflate,
+    setup_a,
+    setup_b,
+)
+
+pytestmark = pytest.mark.live
+
+PMD_DIR = Path("/usr/lib/x86_64-linux-gnu/dpdk")
+DEVICES = ["compress_isal0", "compress_zlib0"]
+OFFLOAD_SA = [
+    "offload-hw",
+    "offload-fallback-queue-full",
+    "offload-fallback-device-error",
+    "offload-fallback-no-device",
+    "offload-fallback-too-big",
+    "offload-fallback-data-error",
+    "offload-dropped",
+]
+DECOMPRESS_ERRORS_ALL = list(DECOMPRESS_ERRORS)  # ends with offload_drop
+
+
+@pytest.fixture(scope="session")
+def cdev_plugin(vpp_prefix: Path) -> PluginBuild:
+    """The plugin with the compressdev engine, in its own build directory."""
+    return build_ipcomp_plugin(vpp_prefix, build_dir=ROOT / ".build" / "plugin-cdev")
+
+
+def have_pmd(device: str) -> bool:
+    driver = device.rstrip("0123456789")
+    return any(PMD_DIR.rglob(f"librte_{driver}.so*"))
+
+
+def cdev_conf(device: str | None, extra: str = "") -> str:
+    dev = f"vdev {device}" if device else ""
+    return f"ipcomp {{ compressdev {{ {dev} {extra} }} }}"
+
+
+def start_cdev_vpp(
+    vpp_factory: Callable[..., Any], plugin: PluginBuild, device: str | None, extra: str = ""
+) -> Any:
+    if device and not have_pmd(device):
+        pytest.skip(f"no DPDK PMD for {device}")
+    return start_ipcomp_vpp(vpp_factory, plugin, startup_extra=cdev_conf(device, extra))
+
+
+def offload_sa(stats: Any, sa_index: int = 0) -> dict[str, tuple[int, int]]:
+    return {n: sa_counter(stats, n, sa_index) for n in OFFLOAD_SA}
+
+
+def offload_dev(stats: Any) -> dict[str, int]:
+    """Per-device counters summed over queue pairs (device index 0)."""
+    out = {}
+    for n in ["enqueued", "dequeued", "enqueue-errors", "dequeue-errors", "out-of-space", "inflight"]:
+        out[n] = sum(int(row[0]) for row in stats[f"/net/ipcomp/offload/{n}"])
+    return out
+
+
+def wait_drained(vpp: Any, timeout: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if " inflight 0" in vpp.cli("show ipcomp offload") or "no device" in vpp.cli(
+            "show ipcomp offload"
+        ):
+            return
+        time.sleep(0.1)
+
+
+def check_wire(got: list[bytes], inners: list[bytes], outer: int, inner: int) -> dict[str, list[int]]:
+    """Each captured outer packet is the compressed or plain form of exactly
+    one sent packet (matched by content); returns the expected counters."""
+    local, peer, _ = OUTER[outer]
+    addr = ipaddress.ip_address
+    want = Counter(forwarded(p, 1) for p in inners)
+    size_of = {forwarded(p, 1): len(p) for p in inners}
+    expect = {"compressed": [0, 0, 0], "bypass": [0, 0], "incompressible": [0, 0]}
+    for frame in got:
+        ver, proto, src, dst, body = parse_ip(frame)
+        assert ver == outer and src == addr(local).packed and dst == addr(peer).packed
+        if proto == 108:
+            nh, flags, cpi = struct.unpack("!BBH", body[:4])
+            assert (nh, flags, cpi) == (4 if inner == 4 else 41, 0, CPI)
+            plain = raw_inflate(body[4:])
+            assert len(body) < size_of[plain]
+            expect["compressed"][0] += 1
+            expect["compressed"][1] += size_of[plain]
+            expect["compressed"][2] += len(body)
+        else:
+            assert proto == (4 if inner == 4 else 41)
+            plain = body
+            key = "bypass" if len(plain) < THRESHOLD else "incompressible"
+            expect[key][0] += 1
+            expect[key][1] += len(plain)
+        assert want[plain] > 0, "a packet that was not sent, or sent twice"
+        want[plain] -= 1
+    assert not +want, "packets missing"
+    return expect
+
+
+@pytest.mark.parametrize(
+    "device,outer,inner,mode",
+    [
+        ("compress_isal0", 4, 4, "polling"),
+        ("compress_isal0", 6, 4, "interrupt"),
+        ("compress_zlib0", 4, 6, "polling"),
+        ("compress_zlib0", 6, 6, "interrupt"),
+    ],
+)
+def test_offload_wire_round_trip_counters(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+    device: str,
+    outer: int,
+    inner: int,
+    mode: str,
+) -> None:
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, device, f"mode {mode}")
+    b = start_cdev_vpp(vpp_factory, cdev_plugin, device, f"mode {mode}")
+    assert device in a.cli("show ipcomp offload")
+    setup_a(a, outer, "compressdev")
+    setup_b(b, outer, "compressdev")
+    inners = make_traffic(inner) * 3
+    ethertype = 0x0800 if inner == 4 else 0x86DD
+    frames = [ether(BCAST, ethertype, p) for p in inners]
+
+    got = pg_replay(a, "inner", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
+    got = outer_frames(got, outer, OUTER[outer][0])
+    assert a.alive()
+    assert len(got) == len(frames), a.cli("show errors")
+    expect = check_wire(got, inners, outer, inner)
+    attempts = expect["compressed"][0] + expect["incompressible"][0]
+    assert expect["compressed"][0] >= 3 * 2 * 5 and expect["incompressible"][0] >= 3 * 4
+
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        # the same per-SA and node counters as the synchronous engines
+        assert sa_counter(stats, "compressed-in", 0) == tuple(expect["compressed"][:2])
+        assert sa_counter(stats, "compressed-out", 0) == (
+            expect["compressed"][0],
+            expect["compressed"][2],
+        )
+        assert sa_counter(stats, "bypass", 0) == tuple(expect["bypass"])
+        assert sa_counter(stats, "incompressible", 0) == tuple(expect["incompressible"])
+        assert sa_counter(stats, "tx-errors", 0) == (0, 0)
+        node = f"ipcomp{outer}-compress"
+        assert error_counter(stats, node, "compressed") == expect["compressed"][0]
+        assert error_counter(stats, node, "bypass") == expect["bypass"][0]
+        assert error_counter(stats, node, "incompressible") == expect["incompressible"][0]
+        assert stats["/net/ipcomp/hist/compress-in-bytes"].sum() == len(frames)
+        assert stats["/net/ipcomp/engine/compressdev/compress-clocks"].sum() == attempts
+        # offload: every attempt went to the device and came back
+        off = offload_sa(stats)
+        assert off["offload-hw"] == (attempts, expect["compressed"][1] + expect["incompressible"][1])
+        assert all(v == (0, 0) for k, v in off.items() if k != "offload-hw"), off
+        dev = offload_dev(stats)
+        assert dev["enqueued"] == dev["dequeued"] == attempts, dev
+        assert dev["enqueue-errors"] == dev["dequeue-errors"] == dev["inflight"] == 0, dev
+        # incompressible = the device ran out of the budgeted space
+        assert dev["out-of-space"] == expect["incompressible"][0]
+        assert stats["/net/ipcomp/offload/latency-clocks"].sum() == attempts
+        assert stats["/net/ipcomp/offload/devices"] == [device]
+    finally:
+        stats.disconnect()
+
+    # --- round trip through B (decompression on the device) ---
+    replay = [BCAST + f[6:] for f in got]
+    out = pg_replay(b, "outer", replay, "pg0", capture={"pg1": len(replay) + 8})["pg1"]
+    out = inner_frames(out, inner)
+    assert b.alive()
+    assert len(out) == len(inners), b.cli("show errors")
+    assert Counter(f[14:] for f in out) == Counter(forwarded(p, 2) for p in inners)
+    wait_drained(b)
+    stats = stats_client(b)
+    try:
+        assert sa_counter(stats, "decompressed-in", 0) == (
+            expect["compressed"][0],
+            expect["compressed"][2],
+        )
+        assert sa_counter(stats, "decompressed-out", 0) == tuple(expect["compressed"][:2])
+        assert sa_counter(stats, "rx-errors", 0) == (0, 0)
+        assert (
+            error_counter(stats, f"ipcomp{outer}-decompress", "decompressed")
+            == expect["compressed"][0]
+        )
+        assert offload_sa(stats)["offload-hw"][0] == expect["compressed"][0]
+        dev = offload_dev(stats)
+        assert dev["enqueued"] == dev["dequeued"] == expect["compressed"][0], dev
+    finally:
+        stats.disconnect()
+
+
+def send_compressible(vpp: Any, n: int, name: str, outer: int = 4) -> list[bytes]:
+    import random
+
+    rng = random.Random(n)
+    inners = [inner_packet(4, 600, "text", i, rng) for i in range(n)]
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    got = pg_replay(vpp, name, frames, "pg0", capture={"pg1": n + 8})["pg1"]
+    return outer_frames(got, outer, OUTER[outer][0])
+
+
+def test_queue_full_falls_back(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+) -> None:
+    """A queue pair of 4 ops and frames of up to 256 packets: the device
+    takes a few, the rest go to the software engine as "queue-full"; every
+    packet leaves exactly once."""
+    n = 200
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0", "queue-size 4")
+    setup_a(a, 4, "compressdev")
+    got = send_compressible(a, n, "burst")
+    assert a.alive()
+    assert len(got) == n
+    inners_seen = Counter(raw_inflate(parse_ip(f)[4][4:]) for f in got)
+    assert sum(inners_seen.values()) == n and max(inners_seen.values()) == 1
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        off = offload_sa(stats)
+        dev = offload_dev(stats)
+        hw, full = off["offload-hw"][0], off["offload-fallback-queue-full"][0]
+        print("queue-full:", off, dev)
+        assert hw + full == n and hw >= 1 and full >= 1
+        assert dev["dequeued"] == dev["enqueued"] == hw
+        assert dev["enqueue-errors"] >= 1 and dev["inflight"] == 0
+        assert sa_counter(stats, "compressed-in", 0)[0] == n
+        assert error_counter(stats, "ipcomp4-compress", "compressed") == n
+        switches = [e for e in read_events(stats) if e["type"] == "engine-switch"]
+        assert switches, "no engine-switch event"
+    finally:
+        stats.disconnect()
+
+
+@pytest.mark.parametrize("policy", ["fallback", "drop"])
+def test_missing_device(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+    policy: str,
+) -> None:
+    """A device that does not exist: EAL start fails with a clear message,
+    VPP keeps running, packets take the software engine ("no-device") or are
+    dropped and counted, per policy.  in = out + counted drops."""
+    n = 50
+    a = start_ipcomp_vpp(
+        vpp_factory,
+        cdev_plugin,
+        startup_extra=cdev_conf("compress_nosuch0", f"policy {policy}"),
+    )
+    show = a.cli("show ipcomp offload")
+    assert "no device" in show and "rte_eal_init failed" in show, show
+    setup_a(a, 4, "compressdev")
+    got = send_compressible(a, n, "nodev")
+    assert a.alive()
+    stats = stats_client(a)
+    try:
+        off = offload_sa(stats)
+        drops = error_counter(stats, "ipcomp4-compress", "offload_drop")
+        assert len(got) + drops == n
+        if policy == "fallback":
+            assert off["offload-fallback-no-device"][0] == n and len(got) == n
+            assert all(raw_inflate(parse_ip(f)[4][4:]) for f in got)
+        else:
+            assert off["offload-dropped"][0] == n and drops == n and not got
+            assert sa_counter(stats, "tx-errors", 0)[0] == n
+        assert off["offload-hw"] == (0, 0)
+    finally:
+        stats.disconnect()
+
+
+def test_device_failure_and_recovery(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+) -> None:
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0")
+    setup_a(a, 4, "compressdev")
+    assert len(send_compressible(a, 20, "ok1")) == 20
+    a.cli("set ipcomp offload fail")
+    assert len(send_compressible(a, 20, "failed")) == 20
+    a.cli("set ipcomp offload recover")
+    assert len(send_compressible(a, 20, "ok2")) == 20
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        off = offload_sa(stats)
+        assert off["offload-hw"][0] == 40 and off["offload-fallback-device-error"][0] == 20, off
+        types = [e["type"] for e in read_events(stats)]
+        assert "device-failure" in types and "device-recovery" in types, types
+        assert types.index("device-failure") < types.index("device-recovery")
+        assert types.count("engine-switch") >= 2
+    finally:
+        stats.disconnect()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_malformed_same_verdicts_as_software(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+    device: str,
+) -> None:
+    """The same 5,000 random/mutated IPComp packets into a VPP on the
+    synchronous isal engine and one on compressdev: VPP stays up, every
+    packet is counted once, and the verdicts agree reason by reason (device
+    data errors and device results that fail the inner-packet check are
+    classified by the software engine), but for the leniency noted below."""
+    n = 5000
+    frames, _ = fuzz_packets(n, seed=11, limit=65535, outer=4)
+    verdicts = []
+    for engine in ["isal", "compressdev"]:
+        if engine == "isal":
+            v = start_ipcomp_vpp(vpp_factory, cdev_plugin)
+        else:
+            v = start_cdev_vpp(vpp_factory, cdev_plugin, device)
+        setup_a(v, 4, engine)
+        pg_replay(v, "fuzz", frames, "pg1", timeout=300)
+        assert v.alive(), v.log_tail()
+        wait_drained(v)
+        stats = stats_client(v)
+        try:
+            got = {e: error_counter(stats, "ipcomp4-decompress", e) for e in DECOMPRESS_ERRORS_ALL}
+            assert sum(got.values()) == n, got
+            if engine == "compressdev":
+                off = offload_sa(stats)
+                dev = offload_dev(stats)
+                print("fuzz offload:", off, dev)
+                assert dev["enqueued"] == dev["dequeued"] and dev["inflight"] == 0
+                # decompressed packets are routed back into the tunnel and
+                # compressed again: every engine call of either direction took
+                # exactly one path (device or a counted fallback)
+                calls = sum(
+                    int(row[2][0])
+                    for op in ("compress", "decompress")
+                    for row in stats[f"/net/ipcomp/engine/calls/{op}"]
+                )
+                assert sum(p for p, _ in off.values()) == calls, (off, calls)
+        finally:
+            stats.disconnect()
+        verdicts.append(got)
+    print("verdicts isal:", {k: v for k, v in verdicts[0].items() if v})
+    print("verdicts cdev:", {k: v for k, v in verdicts[1].items() if v})
+    sw, hw = verdicts
+    # Every reason agrees except one known leniency of the DPDK software
+    # PMDs: a stream cut after its last literal (no end-of-block code) whose
+    # output is nevertheless the complete packet is accepted by the device;
+    # the software engines call it truncated_deflate.  A few per thousand.
+    moved = sw["truncated_deflate"] - hw["truncated_deflate"]
+    assert 0 <= moved <= max(10, sw["truncated_deflate"] // 100), (sw, hw)
+    assert hw["decompressed"] - sw["decompressed"] == moved
+    for reason in DECOMPRESS_ERRORS_ALL:
+        if reason not in ("truncated_deflate", "decompressed"):
+            assert sw[reason] == hw[reason], (reason, sw, hw)
