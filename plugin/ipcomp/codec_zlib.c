@@ -66,6 +66,19 @@ ipcomp_zlib_ctx_new (int level, int window_bits, int for_compress)
       free (ctx);
       return 0;
     }
+  if (!for_compress)
+    {
+      /* zlib allocates the inflate window on first need: do it now, on the
+       * main thread, with a non-final stored block, not in the data path */
+      static const uint8_t stored[] = { 0x00, 0x01, 0x00, 0xfe, 0xff, 'x' };
+      uint8_t out[4];
+      ctx->zs.next_in = (Bytef *) stored;
+      ctx->zs.avail_in = sizeof (stored);
+      ctx->zs.next_out = out;
+      ctx->zs.avail_out = sizeof (out);
+      inflate (&ctx->zs, Z_NO_FLUSH);
+      inflateReset (&ctx->zs);
+    }
   return ctx;
 }
 
