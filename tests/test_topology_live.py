@@ -26,6 +26,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from plugin_vpp import ROOT, PluginBuild, build_ipcomp_plugin, cli_script, start_ipcomp_vpp
+from test_topology_web import check_page_in_chromium, serve
 
 from vppcomp.statseg.client import StatsClient
 from vppcomp.topology.api_source import PapiSource
@@ -146,14 +147,17 @@ def test_graph_of_live_traffic_through_ipcomp(
     assert "cluster_ipcomp" in dot
     assert render(dot, "svg").startswith(b"<?xml")
 
-    # the same through the web router, mounted as the exporter's app would
-    settings = TopologySettings.for_vpp(str(vpp.api_socket), str(vpp.stats_socket))
-    settings.api_dirs = [str(d) for d in vpp.api_dirs]
+    # the same through the web router, mounted as the exporter's app would,
+    # and the page in headless Chromium
+    dirs = [str(d) for d in vpp.api_dirs]
+    settings = TopologySettings.for_vpp(str(vpp.api_socket), str(vpp.stats_socket), api_dirs=dirs)
     app = FastAPI()
     app.include_router(topology_router(settings))
     svg = html.unescape(TestClient(app).get("/topology/graph.svg").text)
     assert all(name in svg for name in TRAFFIC_PATH), svg[-3000:]
     assert "Problems" not in svg
+    with serve(settings) as url:
+        check_page_in_chromium(url, "topology_page_live.png")
 
 
 def test_graph_without_tracedump_probes_arcs(vpp_factory: Callable[..., Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -105,21 +106,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def served(settings: TopologySettings) -> Iterator[str]:
+@contextlib.contextmanager
+def serve(settings: TopologySettings) -> Iterator[str]:
+    """The router in a uvicorn server on a free port; yields the page's URL."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app_for(settings), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}/topology/"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}/topology/"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def served(settings: TopologySettings) -> Iterator[str]:
+    with serve(settings) as url:
+        yield url
 
 
 def chromium() -> str:
@@ -154,16 +164,21 @@ def run_chromium(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
         )
 
 
-def test_page_in_headless_chromium_loads_both_diagrams(served: str) -> None:
-    dom = run_chromium(served, "--dump-dom")
+def check_page_in_chromium(url: str, screenshot: str) -> None:
+    """Both diagrams load in headless Chromium; a screenshot goes to tests/artifacts."""
+    dom = run_chromium(url, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "/topology/graph.svg?t=" in dom.stdout and "/topology/tunnels.svg?t=" in dom.stdout
     assert dom.stdout.count('data-state="loaded"') == 2, dom.stdout
     status = re.search(r'<p id="status">([^<]*)</p>', dom.stdout)
     assert status is not None and status.group(1).startswith("updated "), status
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "topology_page.png"
+    shot = ARTIFACTS / screenshot
     shot.unlink(missing_ok=True)
-    result = run_chromium(served, f"--screenshot={shot}", "--window-size=1400,2200")
+    result = run_chromium(url, f"--screenshot={shot}", "--window-size=1400,2200")
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
+
+
+def test_page_in_headless_chromium_loads_both_diagrams(served: str) -> None:
+    check_page_in_chromium(served, "topology_page.png")
