@@ -400,3 +400,36 @@ def test_malformed_same_verdicts_as_software(
     for reason in DECOMPRESS_ERRORS_ALL:
         if reason not in ("truncated_deflate", "decompressed"):
             assert sw[reason] == hw[reason], (reason, sw, hw)
+
+
+def test_stats_names_match_readme_with_offload(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+) -> None:
+    """With a compressdev section every documented /net/ipcomp name exists
+    (the compressdev engine's per-engine entries too) and no other."""
+    import re
+
+    from plugin_vpp import PLUGIN_SRC
+
+    readme = (PLUGIN_SRC / "README.md").read_text()
+    documented = set()
+    for name in re.findall(r"`(/net/ipcomp/[^`\s*]+)`", readme):
+        for engine in ("zlib", "isal", "compressdev"):
+            documented.add(name.replace("<name>", engine))
+    v = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0")
+    setup_a(v, 4, "compressdev")
+    stats = stats_client(v)
+    try:
+        live = set(stats.ls(["^/net/ipcomp/"]))
+        assert live == documented, (sorted(live - documented), sorted(documented - live))
+        types = {n: stats.directory[n].type for n in live}
+        # 2 simple, 3 combined, 4 name, 7 histogram, 9 gauge
+        assert types["/net/ipcomp/offload/enqueued"] == 2
+        assert types["/net/ipcomp/offload/inflight"] == 2
+        assert types["/net/ipcomp/offload/latency-clocks"] == 7
+        assert types["/net/ipcomp/offload/devices"] == 4
+        assert types["/net/ipcomp/sa/offload-hw"] == 3
+        assert types["/net/ipcomp/engine/compressdev/inflight"] == 9
+    finally:
+        stats.disconnect()

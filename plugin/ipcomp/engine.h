@@ -69,14 +69,14 @@ typedef struct
   u8 op;       /* ipcomp_op_type_t */
   u16 next;    /* next node of the packet after completion */
   /* filled by the node that submits (ipcomp_async.h) */
-  u8 kind;	  /* ipcomp_async_kind_t: which -post node finishes the packet */
-  u8 fallback;	  /* set by enqueue/dequeue: ipcomp_fallback_reason_t, 0 = on the device */
-  u16 in_offset;  /* payload offset from the buffer's current data */
-  u32 out_cap;	  /* output limit (compress budget, decompress bound) */
-  void *ctx;	  /* the engine's per-thread context of the SA's profile */
-  u8 *out;	  /* set on completion: output, valid until the next dequeue */
-  u64 t_enqueue;  /* CPU clocks at enqueue */
-  u64 t_dequeue;  /* CPU clocks at dequeue */
+  u8 kind;	 /* ipcomp_async_kind_t: which -post node finishes the packet */
+  u8 fallback;	 /* set by enqueue/dequeue: ipcomp_fallback_reason_t, 0 = on the device */
+  u16 in_offset; /* payload offset from the buffer's current data */
+  u32 out_cap;	 /* output limit (compress budget, decompress bound) */
+  void *ctx;	 /* the engine's per-thread context of the SA's profile */
+  u8 *out;	 /* set on completion: output, valid until the next dequeue */
+  u64 t_enqueue; /* CPU clocks at enqueue */
+  u64 t_dequeue; /* CPU clocks at dequeue */
 } ipcomp_async_op_t;
 
 typedef struct

@@ -55,37 +55,12 @@
 #define CDEV_DEFAULT_MBUF_SIZE	10240
 #define CDEV_DEFAULT_PRIORITY	50
 #define CDEV_MAX_XFORMS		256
-#define CDEV_LAT_HIST_MIN_EXP	6  /* first bin: < 128 clocks */
-#define CDEV_LAT_HIST_N_BINS	24 /* last bin: >= 2^29 clocks */
 #define CDEV_RETRY_INTERVAL	1.0 /* s between tries of a failed device */
-
-/* Per-device, per-queue-pair counters: [qp = thread][device] */
-#define foreach_cdev_counter                                                                       \
-  _ (ENQUEUED, "enqueued", "operations the device accepted")                                       \
-  _ (DEQUEUED, "dequeued", "operations that came back")                                            \
-  _ (ENQUEUE_ERRORS, "enqueue-errors", "operations the device refused (queue full)")               \
-  _ (DEQUEUE_ERRORS, "dequeue-errors", "operations that came back with an error status")           \
-  _ (OUT_OF_SPACE, "out-of-space", "operations that came back out of space")                       \
-  _ (INFLIGHT, "inflight", "operations on the device now (a gauge)")
-
-typedef enum
-{
-#define _(sym, name, desc) CDEV_COUNTER_##sym,
-  foreach_cdev_counter
-#undef _
-    CDEV_N_COUNTERS,
-} cdev_counter_t;
-
-static char *cdev_counter_names[] = {
-#define _(sym, name, desc) "/net/ipcomp/offload/" name,
-  foreach_cdev_counter
-#undef _
-};
 
 typedef struct
 {
-  void *xform;	      /* device private xform, 0 when the device cannot */
-  void *sw_ctx;	      /* the software fallback's context */
+  void *xform;	       /* device private xform, 0 when the device cannot */
+  void *sw_ctx;	       /* the software fallback's context */
   u32 sw_engine_index; /* the software fallback engine */
   u8 op;
   u8 level;
@@ -95,10 +70,10 @@ typedef struct
 {
   CLIB_CACHE_LINE_ALIGN_MARK (cacheline0);
   u32 n_inflight;
-  u8 failed;	     /* device failure seen, not yet recovered */
-  u8 on_fallback;    /* last decision of this thread: 1 software, 0 hardware */
-  f64 failed_at;     /* vlib time of the failure */
-  u32 n_done_ops;    /* ops of the previous dequeue, output mbufs still in use */
+  u8 failed;	  /* device failure seen, not yet recovered */
+  u8 on_fallback; /* last decision of this thread: 1 software, 0 hardware */
+  f64 failed_at;  /* vlib time of the failure */
+  u32 n_done_ops; /* ops of the previous dequeue, output mbufs still in use */
   struct rte_comp_op *done_ops[VLIB_FRAME_SIZE];
   ipcomp_async_frame_t done;
 } cdev_per_thread_t;
@@ -117,23 +92,27 @@ typedef struct
   u32 priority;
 
   /* state */
-  u8 started;  /* start attempted */
-  u8 dev_ok;   /* a device is up */
+  u8 started;	 /* start attempted */
+  u8 dev_ok;	 /* a device is up */
   u8 force_fail; /* test hook: treat the device as failed */
   u8 dev_id;
   u32 engine_index;
-  u8 *status;  /* why there is no device, or the device name */
+  u8 *status; /* why there is no device, or the device name */
   struct rte_mempool *op_pool;
   struct rte_mempool *mbuf_pool;
   cdev_per_thread_t *per_thread;
   u32 n_qps;
   u32 n_xforms;
-
-  /* stats segment */
-  vlib_simple_counter_main_t counters[CDEV_N_COUNTERS];
-  vlib_log2_histogram_main_t latency_hist;
-  vlib_stats_string_vector_t device_names;
 } cdev_main_t;
+
+/* device 0 of the offload counters (ipcomp_async.h) */
+#define CDEV_COUNTER_ENQUEUED	    IPCOMP_OFFLOAD_DEV_ENQUEUED
+#define CDEV_COUNTER_DEQUEUED	    IPCOMP_OFFLOAD_DEV_DEQUEUED
+#define CDEV_COUNTER_ENQUEUE_ERRORS IPCOMP_OFFLOAD_DEV_ENQUEUE_ERRORS
+#define CDEV_COUNTER_DEQUEUE_ERRORS IPCOMP_OFFLOAD_DEV_DEQUEUE_ERRORS
+#define CDEV_COUNTER_OUT_OF_SPACE   IPCOMP_OFFLOAD_DEV_OUT_OF_SPACE
+#define CDEV_COUNTER_INFLIGHT	    IPCOMP_OFFLOAD_DEV_INFLIGHT
+#define CDEV_N_COUNTERS		    IPCOMP_OFFLOAD_DEV_N_COUNTERS
 
 static cdev_main_t cdev_main;
 
@@ -155,7 +134,8 @@ cdev_event (u32 thread_index, ipcomp_event_type_t type, u16 reason, u32 sa_index
   if (sa)
     {
       u8 src[16] = {}, dst[16] = {};
-      clib_memcpy (src, sa->is_ip6 ? sa->local.ip6.as_u8 : sa->local.ip4.as_u8, sa->is_ip6 ? 16 : 4);
+      clib_memcpy (src, sa->is_ip6 ? sa->local.ip6.as_u8 : sa->local.ip4.as_u8,
+		   sa->is_ip6 ? 16 : 4);
       clib_memcpy (dst, sa->is_ip6 ? sa->peer.ip6.as_u8 : sa->peer.ip4.as_u8, sa->is_ip6 ? 16 : 4);
       ipcomp_event_packet (thread_index, type, reason, sa_index, sa->is_ip6, src, dst, sa->cpi, 0,
 			   engine_index);
@@ -185,8 +165,7 @@ cdev_device_failed (u32 thread_index, cdev_per_thread_t *cpt, u16 status, u32 sa
     return;
   cpt->failed = 1;
   cpt->failed_at = vlib_time_now (vlib_get_main_by_index (thread_index));
-  cdev_event (thread_index, IPCOMP_EVENT_DEVICE_FAILURE, status, sa_index,
-	      cdev_main.engine_index);
+  cdev_event (thread_index, IPCOMP_EVENT_DEVICE_FAILURE, status, sa_index, cdev_main.engine_index);
 }
 
 static void
@@ -196,6 +175,21 @@ cdev_device_ok (u32 thread_index, cdev_per_thread_t *cpt, u32 sa_index)
     return;
   cpt->failed = 0;
   cdev_event (thread_index, IPCOMP_EVENT_DEVICE_RECOVERY, 0, sa_index, cdev_main.engine_index);
+}
+
+/* /net/ipcomp/engine/compressdev/inflight: all queue pairs */
+static_always_inline void
+cdev_inflight_gauge (void)
+{
+  cdev_main_t *cm = &cdev_main;
+  ipcomp_engine_t *e = vec_elt_at_index (ipcomp_main.engines, cm->engine_index);
+  cdev_per_thread_t *cpt;
+  u64 n = 0;
+  if (e->gauge_inflight == ~0)
+    return;
+  vec_foreach (cpt, cm->per_thread)
+    n += cpt->n_inflight;
+  vlib_stats_set_gauge (e->gauge_inflight, n);
 }
 
 /* --- device bring-up ----------------------------------------------------- */
@@ -284,8 +278,8 @@ cdev_eal_start (void)
       if (a.err == EALREADY)
 	return clib_error_return (0, "rte_eal_init: the EAL of this process is already "
 				     "initialised by someone else (EALREADY)");
-      return clib_error_return (0, "rte_eal_init failed: %s (rte_errno %d)",
-				rte_strerror (a.err), a.err);
+      return clib_error_return (0, "rte_eal_init failed: %s (rte_errno %d)", rte_strerror (a.err),
+				a.err);
     }
   return 0;
 }
@@ -337,8 +331,8 @@ cdev_device_start (void)
   /* every queue pair full, plus one dequeue burst per thread whose output
    * is still being read */
   n_elts = cm->num_ops ? cm->num_ops : n_threads * (cm->queue_size + VLIB_FRAME_SIZE) + 64;
-  cm->op_pool = rte_comp_op_pool_create ("ipcomp_ops", n_elts, 0, sizeof (ipcomp_async_op_t),
-					 SOCKET_ID_ANY);
+  cm->op_pool =
+    rte_comp_op_pool_create ("ipcomp_ops", n_elts, 0, sizeof (ipcomp_async_op_t), SOCKET_ID_ANY);
   if (!cm->op_pool)
     return clib_error_return (0, "cannot create the op pool (%u ops): %s", n_elts,
 			      rte_strerror (rte_errno));
@@ -360,20 +354,10 @@ static void
 cdev_stats_init (void)
 {
   cdev_main_t *cm = &cdev_main;
-  u32 i;
+  ipcomp_async_main_t *am = &ipcomp_async_main;
 
-  for (i = 0; i < CDEV_N_COUNTERS; i++)
-    {
-      cm->counters[i].name = cdev_counter_names[i] + strlen ("/net/ipcomp/");
-      cm->counters[i].stat_segment_name = cdev_counter_names[i];
-      vlib_validate_simple_counter (&cm->counters[i], 0);
-      vlib_zero_simple_counter (&cm->counters[i], 0);
-    }
-  cm->latency_hist.stat_segment_name = "/net/ipcomp/offload/latency-clocks";
-  cm->latency_hist.min_exp = CDEV_LAT_HIST_MIN_EXP;
-  vlib_validate_log2_histogram (&cm->latency_hist, CDEV_LAT_HIST_N_BINS);
-  cm->device_names = vlib_stats_add_string_vector ("/net/ipcomp/offload/devices");
-  vlib_stats_set_string_vector (&cm->device_names, 0, "%s",
+  ipcomp_async_stats_init ();
+  vlib_stats_set_string_vector (&am->device_names, 0, "%s",
 				cm->dev_ok ? rte_compressdev_name_get (cm->dev_id) : "none");
 }
 
@@ -402,8 +386,7 @@ cdev_start_once (void)
   if (err)
     {
       cm->status = format (0, "no device: %U", format_clib_error, err);
-      IPCOMP_LOG_ERR ("compressdev: %v; packets take the software fallback (%s policy)",
-		      cm->status,
+      IPCOMP_LOG_ERR ("compressdev: %v; packets take the software fallback (%s policy)", cm->status,
 		      ipcomp_async_main.policy == IPCOMP_ASYNC_POLICY_DROP ? "drop" : "fallback");
       clib_warning ("ipcomp compressdev: %v", cm->status);
       clib_error_free (err);
@@ -482,8 +465,7 @@ cdev_ctx_new (u32 thread_index, ipcomp_op_type_t op, u8 level, u8 window_bits)
       if (rte_compressdev_private_xform_create (cm->dev_id, &x, &c->xform) < 0)
 	{
 	  IPCOMP_LOG_ERR ("compressdev: the device refuses %s level %u window %u: software only",
-			  op == IPCOMP_OP_COMPRESS ? "compress" : "decompress", level,
-			  window_bits);
+			  op == IPCOMP_OP_COMPRESS ? "compress" : "decompress", level, window_bits);
 	  c->xform = 0;
 	}
       else
@@ -628,7 +610,7 @@ cdev_enqueue (vlib_main_t *vm, ipcomp_async_frame_t *f)
 
       d = (u8 *) rte_pktmbuf_append (src, o->in_len);
       if (PREDICT_FALSE (!d || cdev_copy_from_chain (vm, vlib_get_buffer (vm, o->buffer_index),
-						       o->in_offset, o->in_len, d)))
+						     o->in_offset, o->in_len, d)))
 	{
 	  o->fallback = IPCOMP_FALLBACK_TOO_BIG;
 	  goto unused;
@@ -671,10 +653,14 @@ cdev_enqueue (vlib_main_t *vm, ipcomp_async_frame_t *f)
     }
 
   cpt->n_inflight += enq;
-  vlib_increment_simple_counter (&cm->counters[CDEV_COUNTER_ENQUEUED], ti, 0, enq);
+  vlib_increment_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_ENQUEUED], ti, 0,
+				 enq);
   if (m > enq)
-    vlib_increment_simple_counter (&cm->counters[CDEV_COUNTER_ENQUEUE_ERRORS], ti, 0, m - enq);
-  vlib_set_simple_counter (&cm->counters[CDEV_COUNTER_INFLIGHT], ti, 0, cpt->n_inflight);
+    vlib_increment_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_ENQUEUE_ERRORS], ti,
+				   0, m - enq);
+  vlib_set_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_INFLIGHT], ti, 0,
+			   cpt->n_inflight);
+  cdev_inflight_gauge ();
   cdev_path_taken (ti, cpt, m > enq ? IPCOMP_FALLBACK_QUEUE_FULL : IPCOMP_FALLBACK_NONE,
 		   f->ops[0].sa_index);
   return enq == n ? 0 : -1;
@@ -723,7 +709,7 @@ cdev_dequeue (vlib_main_t *vm, u32 *n_inflight)
       o->t_dequeue = now;
       o->out = 0;
       o->out_len = 0;
-      ipcomp_hist_add (&cm->latency_hist, ti, now - o->t_enqueue);
+      ipcomp_hist_add (&ipcomp_async_main.latency_hist, ti, now - o->t_enqueue);
       rte_pktmbuf_free (cop->m_src);
       cop->m_src = 0;
 
@@ -764,12 +750,16 @@ cdev_dequeue (vlib_main_t *vm, u32 *n_inflight)
 	}
     }
 
-  vlib_increment_simple_counter (&cm->counters[CDEV_COUNTER_DEQUEUED], ti, 0, n);
+  vlib_increment_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_DEQUEUED], ti, 0, n);
   if (n_err)
-    vlib_increment_simple_counter (&cm->counters[CDEV_COUNTER_DEQUEUE_ERRORS], ti, 0, n_err);
+    vlib_increment_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_DEQUEUE_ERRORS], ti,
+				   0, n_err);
   if (n_oos)
-    vlib_increment_simple_counter (&cm->counters[CDEV_COUNTER_OUT_OF_SPACE], ti, 0, n_oos);
-  vlib_set_simple_counter (&cm->counters[CDEV_COUNTER_INFLIGHT], ti, 0, cpt->n_inflight);
+    vlib_increment_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_OUT_OF_SPACE], ti,
+				   0, n_oos);
+  vlib_set_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_INFLIGHT], ti, 0,
+			   cpt->n_inflight);
+  cdev_inflight_gauge ();
   return &cpt->done;
 }
 
@@ -865,7 +855,8 @@ cdev_show_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd
 
   if (!cm->configured)
     {
-      vlib_cli_output (vm, "compressdev: not configured (startup.conf ipcomp { compressdev {..} })");
+      vlib_cli_output (vm,
+		       "compressdev: not configured (startup.conf ipcomp { compressdev {..} })");
       return 0;
     }
   vlib_cli_output (vm, "compressdev: %v", cm->status);
@@ -873,14 +864,14 @@ cdev_show_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd
 		   am->policy == IPCOMP_ASYNC_POLICY_DROP ? "drop" : "fallback",
 		   am->interrupt_mode ? "interrupt" : "polling",
 		   cm->force_fail ? "forced failed" : "normal");
-  if (!cm->counters[0].stat_segment_name)
+  if (!am->ready)
     return 0;
   for (t = 0; t < vec_len (cm->per_thread); t++)
     {
       u8 *s = format (0, "  qp %u:", t);
       for (i = 0; i < CDEV_N_COUNTERS; i++)
-	s = format (s, " %s %llu", cm->counters[i].name + strlen ("offload/"),
-		    cm->counters[i].counters[t][0]);
+	s = format (s, " %s %llu", am->dev_counters[i].name + strlen ("offload/"),
+		    am->dev_counters[i].counters[t][0]);
       s = format (s, "%s", cm->per_thread[t].failed ? " (failed)" : "");
       vlib_cli_output (vm, "%v", s);
       vec_free (s);

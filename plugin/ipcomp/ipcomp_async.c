@@ -26,10 +26,15 @@ static char *ipcomp_offload_sa_counter_names[] = {
 #undef _
 };
 
-static char *ipcomp_fallback_reason_names[] = {
-  "none",
+static char *ipcomp_offload_dev_counter_names[] = {
+#define _(sym, name, desc) "/net/ipcomp/offload/" name,
+  foreach_ipcomp_offload_dev_counter
+#undef _
+};
+
+static char *ipcomp_fallback_reason_names[] = { "none",
 #define _(sym, name, desc) name,
-  foreach_ipcomp_fallback_reason
+						foreach_ipcomp_fallback_reason
 #undef _
 };
 
@@ -41,9 +46,8 @@ u8 *
 format_ipcomp_fallback_reason (u8 *s, va_list *args)
 {
   u32 r = va_arg (*args, u32);
-  return format (s, "%s", r < ARRAY_LEN (ipcomp_fallback_reason_names) ?
-			    ipcomp_fallback_reason_names[r] :
-			    "?");
+  return format (
+    s, "%s", r < ARRAY_LEN (ipcomp_fallback_reason_names) ? ipcomp_fallback_reason_names[r] : "?");
 }
 
 /* Without DPDK the compressdev section is refused with a clear message */
@@ -68,6 +72,37 @@ ipcomp_async_dequeue_arm (vlib_main_t *vm, ipcomp_async_per_thread_t *apt)
       vlib_node_set_state (vm, ipcomp_async_dequeue_node.index, VLIB_NODE_STATE_POLLING);
       apt->dequeue_active = 1;
     }
+}
+
+/* The offload entries exist in every VPP with the plugin, device or not
+ * (README.md lists them); idempotent, main thread. */
+void
+ipcomp_async_stats_init (void)
+{
+  ipcomp_async_main_t *am = &ipcomp_async_main;
+  u32 i;
+
+  if (am->ready)
+    return;
+  for (i = 0; i < IPCOMP_OFFLOAD_SA_N_COUNTERS; i++)
+    {
+      am->sa_counters[i].name = ipcomp_offload_sa_counter_names[i] + strlen ("/net/ipcomp/");
+      am->sa_counters[i].stat_segment_name = ipcomp_offload_sa_counter_names[i];
+      vlib_validate_combined_counter (&am->sa_counters[i], 0);
+      vlib_zero_combined_counter (&am->sa_counters[i], 0);
+    }
+  for (i = 0; i < IPCOMP_OFFLOAD_DEV_N_COUNTERS; i++)
+    {
+      am->dev_counters[i].name = ipcomp_offload_dev_counter_names[i] + strlen ("/net/ipcomp/");
+      am->dev_counters[i].stat_segment_name = ipcomp_offload_dev_counter_names[i];
+      vlib_validate_simple_counter (&am->dev_counters[i], 0);
+      vlib_zero_simple_counter (&am->dev_counters[i], 0);
+    }
+  am->latency_hist.stat_segment_name = "/net/ipcomp/offload/latency-clocks";
+  am->latency_hist.min_exp = IPCOMP_OFFLOAD_LAT_MIN_EXP;
+  vlib_validate_log2_histogram (&am->latency_hist, IPCOMP_OFFLOAD_LAT_N_BINS);
+  am->device_names = vlib_stats_add_string_vector ("/net/ipcomp/offload/devices");
+  am->ready = 1;
 }
 
 void
@@ -194,29 +229,17 @@ ipcomp_async_main_loop_enter (vlib_main_t *vm)
 {
   ipcomp_async_main_t *am = &ipcomp_async_main;
   ipcomp_engine_t *e;
-  u32 i;
 
   vec_validate_aligned (am->per_thread, vlib_get_n_threads () - 1, CLIB_CACHE_LINE_BYTES);
   vec_foreach (e, ipcomp_main.engines)
     if (e->flags & IPCOMP_ENGINE_F_ASYNC)
       vec_add1 (am->async_engine_indices, e->index);
 
-  /* the per-SA offload counters exist only when an async engine does */
-  if (vec_len (am->async_engine_indices))
-    {
-      for (i = 0; i < IPCOMP_OFFLOAD_SA_N_COUNTERS; i++)
-	{
-	  am->sa_counters[i].name = ipcomp_offload_sa_counter_names[i] + strlen ("/net/ipcomp/");
-	  am->sa_counters[i].stat_segment_name = ipcomp_offload_sa_counter_names[i];
-	  vlib_validate_combined_counter (&am->sa_counters[i], 0);
-	  vlib_zero_combined_counter (&am->sa_counters[i], 0);
-	}
-      am->ready = 1;
-      if (am->interrupt_mode)
-	foreach_vlib_main ()
-	  vlib_node_set_state (this_vlib_main, ipcomp_async_dequeue_node.index,
-			       VLIB_NODE_STATE_INTERRUPT);
-    }
+  ipcomp_async_stats_init ();
+  if (vec_len (am->async_engine_indices) && am->interrupt_mode)
+    foreach_vlib_main ()
+      vlib_node_set_state (this_vlib_main, ipcomp_async_dequeue_node.index,
+			   VLIB_NODE_STATE_INTERRUPT);
   return 0;
 }
 

@@ -78,6 +78,26 @@ typedef enum
     IPCOMP_OFFLOAD_SA_N_COUNTERS,
 } ipcomp_offload_sa_counter_t;
 
+/* Per device and queue pair: simple counters [thread = queue pair][device] */
+#define foreach_ipcomp_offload_dev_counter                                                         \
+  _ (ENQUEUED, "enqueued", "operations the device accepted")                                       \
+  _ (DEQUEUED, "dequeued", "operations that came back")                                            \
+  _ (ENQUEUE_ERRORS, "enqueue-errors", "operations the device refused (queue full)")               \
+  _ (DEQUEUE_ERRORS, "dequeue-errors", "operations that came back with an error status")           \
+  _ (OUT_OF_SPACE, "out-of-space", "operations that came back out of space")                       \
+  _ (INFLIGHT, "inflight", "operations on the device now (a gauge)")
+
+typedef enum
+{
+#define _(sym, name, desc) IPCOMP_OFFLOAD_DEV_##sym,
+  foreach_ipcomp_offload_dev_counter
+#undef _
+    IPCOMP_OFFLOAD_DEV_N_COUNTERS,
+} ipcomp_offload_dev_counter_t;
+
+#define IPCOMP_OFFLOAD_LAT_MIN_EXP 6  /* first bin: < 128 clocks */
+#define IPCOMP_OFFLOAD_LAT_N_BINS  24 /* last bin: >= 2^29 clocks */
+
 /* Codec statuses of the asynchronous step beyond ipcomp_codec_status_t */
 #define IPCOMP_CODEC_ASYNC_SUBMITTED 100 /* pre pass: the packet left the frame */
 #define IPCOMP_CODEC_ASYNC_DROP	     101 /* post pass: dropped by the policy */
@@ -89,12 +109,12 @@ typedef enum
 /* The engine's answer, carried in the buffer from dequeue to -post node */
 typedef struct
 {
-  u8 *data;	/* output bytes (valid until the next dequeue on this thread) */
-  u32 out_len;	/* output length */
-  u32 clocks;	/* enqueue-to-dequeue CPU clocks (saturated) */
-  u16 next;	/* transport mode: the feature arc's next of the pre pass */
-  i8 status;	/* ipcomp_codec_status_t or IPCOMP_ASYNC_STATUS_FALLBACK */
-  u8 reason;	/* ipcomp_fallback_reason_t */
+  u8 *data;    /* output bytes (valid until the next dequeue on this thread) */
+  u32 out_len; /* output length */
+  u32 clocks;  /* enqueue-to-dequeue CPU clocks (saturated) */
+  u16 next;    /* transport mode: the feature arc's next of the pre pass */
+  i8 status;   /* ipcomp_codec_status_t or IPCOMP_ASYNC_STATUS_FALLBACK */
+  u8 reason;   /* ipcomp_fallback_reason_t */
 } ipcomp_async_result_t;
 
 STATIC_ASSERT (sizeof (ipcomp_async_result_t) <= sizeof (((vnet_buffer_opaque2_t *) 0)->unused),
@@ -133,6 +153,10 @@ typedef struct
   u8 interrupt_mode; /* dequeue node: interrupt instead of polling */
   u8 ready;
   vlib_combined_counter_main_t sa_counters[IPCOMP_OFFLOAD_SA_N_COUNTERS];
+  /* devices of asynchronous engines (index: device, names below) */
+  vlib_simple_counter_main_t dev_counters[IPCOMP_OFFLOAD_DEV_N_COUNTERS];
+  vlib_log2_histogram_main_t latency_hist; /* enqueue to dequeue, clocks */
+  vlib_stats_string_vector_t device_names;
 } ipcomp_async_main_t;
 
 extern ipcomp_async_main_t ipcomp_async_main;
@@ -145,6 +169,7 @@ extern vlib_node_registration_t ipcomp4_decompress_post_node;
 extern vlib_node_registration_t ipcomp6_decompress_post_node;
 
 /* ipcomp_async.c */
+void ipcomp_async_stats_init (void);
 void ipcomp_async_sa_added (u32 sa_index);
 void ipcomp_async_dequeue_arm (vlib_main_t *vm, ipcomp_async_per_thread_t *apt);
 format_function_t format_ipcomp_fallback_reason;
@@ -200,8 +225,7 @@ ipcomp_async_step (vlib_main_t *vm, ipcomp_engine_t *e, void *ctx, vlib_buffer_t
 	  return IPCOMP_CODEC_ASYNC_DROP;
 	}
       /* r->reason is 1..N: the counters after HW, in the same order */
-      vlib_increment_combined_counter (&am->sa_counters[r->reason], thread_index, sa_index, 1,
-				       len);
+      vlib_increment_combined_counter (&am->sa_counters[r->reason], thread_index, sa_index, 1, len);
       /* the engine's synchronous ops are its software fallback */
       t0 = clib_cpu_time_now ();
       rv = e->ops[op](ctx, in, len, out, cap, out_len);

@@ -37,7 +37,7 @@
   _ (NO_HEADROOM, no_headroom, ERROR, "no buffer headroom for the outer header")                   \
   _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
   _ (TOO_BIG, too_big, ERROR, "outer packet would exceed 65535 bytes")                             \
-  _ (GSO, gso, ERROR, "GSO packets are not supported")                                            \
+  _ (GSO, gso, ERROR, "GSO packets are not supported")                                             \
   _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")
 
 typedef enum
@@ -122,8 +122,8 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
 
   if (PREDICT_FALSE (is_post || (e->flags & IPCOMP_ENGINE_F_ASYNC)))
     {
-      rv = ipcomp_async_step (vm, e, ctx, b, is_post, IPCOMP_OP_COMPRESS, kind, sa_index, offset, in,
-			      len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget, &clen, &dt,
+      rv = ipcomp_async_step (vm, e, ctx, b, is_post, IPCOMP_OP_COMPRESS, kind, sa_index, offset,
+			      in, len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget, &clen, &dt,
 			      post_next);
       if (rv == IPCOMP_CODEC_ASYNC_SUBMITTED)
 	return IPCOMP_COMPRESS_ASYNC;
@@ -207,10 +207,10 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
   ipcomp_sa_t *sa = 0;
   const u32 outer_len = is_ip6 ? IPCOMP_IP6_HDR_LEN : IPCOMP_IP4_HDR_LEN;
   /* a -post twin counts under the original node */
-  vlib_node_runtime_t *en =
-    is_post ?
-      vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_compress_node.index : ipcomp4_compress_node.index) :
-      node;
+  vlib_node_runtime_t *en = is_post ?
+			      vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_compress_node.index :
+								  ipcomp4_compress_node.index) :
+			      node;
   u32 n_async = 0;
 
   vlib_get_buffers (vm, from, bufs, n_left);
@@ -362,8 +362,9 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
   if (PREDICT_FALSE (n_async))
     {
       u32 to[VLIB_FRAME_SIZE];
-      u32 n = ipcomp_async_flush (vm, is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4, from, nexts,
-				  frame->n_vectors, to);
+      u32 n =
+	ipcomp_async_flush (vm, is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4,
+			    from, nexts, frame->n_vectors, to);
       if (n)
 	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
     }
@@ -553,8 +554,9 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
   if (PREDICT_FALSE (n_async))
     {
       u32 to[VLIB_FRAME_SIZE];
-      u32 n = ipcomp_async_flush (vm, is_ip6 ? IPCOMP_ASYNC_KIND_TCOMPRESS6 : IPCOMP_ASYNC_KIND_TCOMPRESS4, from, nexts,
-				  frame->n_vectors, to);
+      u32 n = ipcomp_async_flush (
+	vm, is_ip6 ? IPCOMP_ASYNC_KIND_TCOMPRESS6 : IPCOMP_ASYNC_KIND_TCOMPRESS4, from, nexts,
+	frame->n_vectors, to);
       if (n)
 	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
     }

@@ -113,10 +113,10 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
   u32 n_left = frame->n_vectors;
   u32 counts[IPCOMP_DECOMPRESS_N_ERROR] = {};
   /* a -post twin counts under the original node */
-  vlib_node_runtime_t *en =
-    is_post ? vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_decompress_node.index :
-						  ipcomp4_decompress_node.index) :
-	      node;
+  vlib_node_runtime_t *en = is_post ?
+			      vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_decompress_node.index :
+								  ipcomp4_decompress_node.index) :
+			      node;
   u32 n_async = 0;
 
   vlib_get_buffers (vm, from, bufs, n_left);

@@ -204,8 +204,8 @@ format_ipcomp_event (u8 *s, va_list *args)
 {
   ipcomp_event_t *ev = va_arg (*args, ipcomp_event_t *);
   static const char *types[] = {
-    "?", "sa-add", "sa-del", "engine-failure", "decompress-failure", "tunnel-add", "tunnel-del",
-    "device-failure", "device-recovery", "engine-switch"
+    "?",	  "sa-add",	"sa-del",	  "engine-failure",  "decompress-failure",
+    "tunnel-add", "tunnel-del", "device-failure", "device-recovery", "engine-switch"
   };
   ip46_address_t src = {}, dst = {};
   if (ev->is_ip6)
