@@ -342,3 +342,14 @@ def test_large_segment_shapes(tmp_path: Path) -> None:
     ) in series
     assert ("vpp_interface_rx_packets_total", frozenset({("interface", "loop9")})) not in series
     assert len({k for k in series if k[0] == "vpp_node_calls_total"}) == 2
+
+
+def test_collectors_can_be_turned_off(server: SegmentServer) -> None:
+    collectors = build_collectors(("errors", "ipcomp"))
+    assert [c.name for c in collectors] == [n for n in COLLECTORS if n not in ("errors", "ipcomp")]
+    exporter = Exporter(StatsClient(server.socket_path), collectors)
+    names = {key[0] for key in parse(scrape(exporter))}
+    assert "vpp_interface_rx_packets_total" in names
+    assert not any(n.startswith(("vpp_node_errors", "vpp_ipcomp_")) for n in names)
+    with pytest.raises(ValueError, match="unknown collector"):
+        build_collectors(("nope",))

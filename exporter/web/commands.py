@@ -79,12 +79,6 @@ def register(subparsers: Any) -> None:
         "(repeatable; VPPCOMP_EXPORTER_EXCLUDE)",
     )
     parser.add_argument(
-        "--collector",
-        action="append",
-        choices=sorted(COLLECTORS),
-        help="enable a collector that is off by default (VPPCOMP_EXPORTER_COLLECTORS)",
-    )
-    parser.add_argument(
         "--no-collector",
         action="append",
         choices=sorted(COLLECTORS),
@@ -112,8 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     host, port = parse_listen(args.listen)
     collectors = build_collectors(
-        tuple(args.collector or _env_list("VPPCOMP_EXPORTER_COLLECTORS")),
-        tuple(args.no_collector or _env_list("VPPCOMP_EXPORTER_NO_COLLECTORS")),
+        tuple(args.no_collector or _env_list("VPPCOMP_EXPORTER_NO_COLLECTORS"))
     )
     exporter = Exporter(StatsClient(args.stats_socket), collectors, options_from(args))
     uvicorn.run(

@@ -1,8 +1,4 @@
-"""One collector per area of the stats segment, registered by name.
-
-:data:`COLLECTORS` maps each name to its class and whether it is enabled by
-default (``--collector NAME`` / ``--no-collector NAME`` change that).
-"""
+"""One collector per area of the stats segment, registered by name."""
 
 from __future__ import annotations
 
@@ -15,34 +11,28 @@ from vppcomp.metrics.collectors.memory import MemoryCollector
 from vppcomp.metrics.collectors.nodes import NodeCollector
 from vppcomp.metrics.collectors.system import SystemCollector
 
-#: name -> (class, enabled by default)
-COLLECTORS: dict[str, tuple[type[Collector], bool]] = {
-    "system": (SystemCollector, True),
-    "interfaces": (InterfaceCollector, True),
-    "nodes": (NodeCollector, True),
-    "errors": (ErrorCollector, True),
-    "buffers": (BufferPoolCollector, True),
-    "memory": (MemoryCollector, True),
-    "ipcomp": (IpcompCollector, True),
+#: name -> collector class; all run unless disabled (``--no-collector NAME``)
+COLLECTORS: dict[str, type[Collector]] = {
+    "system": SystemCollector,
+    "interfaces": InterfaceCollector,
+    "nodes": NodeCollector,
+    "errors": ErrorCollector,
+    "buffers": BufferPoolCollector,
+    "memory": MemoryCollector,
+    "ipcomp": IpcompCollector,
 }
 
 
-def build_collectors(
-    enable: tuple[str, ...] = (), disable: tuple[str, ...] = ()
-) -> list[Collector]:
-    """Instances of the default collectors plus ``enable`` minus ``disable``.
+def build_collectors(disable: tuple[str, ...] = ()) -> list[Collector]:
+    """One instance of every collector not in ``disable``.
 
     Raises ``ValueError`` for an unknown name."""
-    unknown = sorted(set(enable) | set(disable) - COLLECTORS.keys())
+    unknown = sorted(set(disable) - COLLECTORS.keys())
     if unknown:
         raise ValueError(
             f"unknown collector(s): {', '.join(unknown)}; known: {', '.join(COLLECTORS)}"
         )
-    return [
-        cls()
-        for name, (cls, default) in COLLECTORS.items()
-        if (default or name in enable) and name not in disable
-    ]
+    return [cls() for name, cls in COLLECTORS.items() if name not in disable]
 
 
 __all__ = ["COLLECTORS", "Collector", "build_collectors"]
