@@ -20,7 +20,7 @@ from vppcomp.metrics import families
 from vppcomp.metrics.guard import CounterGuard
 from vppcomp.metrics.options import Options
 from vppcomp.statseg.layout import StatType
-from vppcomp.statseg.snapshot import Snapshot
+from vppcomp.statseg.snapshot import Log2Histogram, Snapshot
 
 T = TypeVar("T")
 
@@ -182,3 +182,36 @@ class Scrape:
             ]
         ((name, help_text),) = names
         return [families.counter(name, help_text, labels, rows, data, keep)]
+
+    def histogram(
+        self,
+        path: str,
+        family: str,
+        documentation: str,
+        labels: dict[str, str],
+        exact_sum: float | None = None,
+    ) -> list[Metric]:
+        """The log2 histogram at ``path`` as one Prometheus histogram family
+        (summed over threads, or one series per thread), buckets kept
+        monotonic by the guard. ``exact_sum`` (threads summed only) adds
+        ``_sum`` and ``_count``. Empty when absent, filtered or all zero with
+        ``used_only``."""
+        if not self.wants(path) or self.snapshot.type(path) != StatType.HISTOGRAM_LOG2:
+            return []
+        hist: Log2Histogram = self.snapshot[path]
+        if hist.bins.shape[0] == 0 or hist.bins.shape[1] == 0:
+            return []
+        if self.options.per_thread:
+            bins = self.guard.apply(path, hist.bins)
+            rows = [{**labels, "thread": str(t)} for t in range(len(bins))]
+            sums = None
+        else:
+            bins = self.guard.apply(path, hist.total()[None, :])
+            rows = [labels]
+            sums = None if exact_sum is None else [exact_sum]
+        keep = [i for i in range(len(rows)) if bins[i].any() or not self.options.used_only]
+        return [
+            families.histogram(
+                family, documentation, tuple(rows[0]), rows, hist.upper_bounds(), bins, sums, keep
+            )
+        ]

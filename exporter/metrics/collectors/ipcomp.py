@@ -29,8 +29,7 @@ from prometheus_client.core import Metric
 
 from vppcomp.metrics import families
 from vppcomp.metrics.scrape import Entities, EpochCache, Scrape, Series
-from vppcomp.statseg.layout import StatType
-from vppcomp.statseg.snapshot import Log2Histogram, RingBuffer, Snapshot
+from vppcomp.statseg.snapshot import RingBuffer, Snapshot
 
 PREFIX = "/net/ipcomp/"
 SA_NAMES = "/net/ipcomp/sa/names"
@@ -239,8 +238,7 @@ class IpcompCollector:
                     and index < len(series.data)
                 ):
                     exact_sum = float(series.data[index])
-                merged += self._histogram(
-                    scrape,
+                merged += scrape.histogram(
                     path,
                     "vpp_ipcomp_engine_op_clocks",
                     "CPU clock cycles per engine operation (log2 buckets; "
@@ -253,8 +251,7 @@ class IpcompCollector:
     def _payload(self, scrape: Scrape) -> Iterable[Metric]:
         merged: list[Metric] = []
         for path, op in PAYLOAD_HISTOGRAMS.items():
-            merged += self._histogram(
-                scrape,
+            merged += scrape.histogram(
                 path,
                 "vpp_ipcomp_payload_size_bytes",
                 "Uncompressed payload size per packet (log2 buckets; "
@@ -263,42 +260,6 @@ class IpcompCollector:
                 None,
             )
         yield from families.merge(merged)
-
-    @staticmethod
-    def _histogram(
-        scrape: Scrape,
-        path: str,
-        family: str,
-        text: str,
-        labels: dict[str, str],
-        exact_sum: float | None,
-    ) -> list[Metric]:
-        """One histogram's series (summed, or per thread), bins kept monotonic."""
-        if not scrape.wants(path) or scrape.snapshot.type(path) != StatType.HISTOGRAM_LOG2:
-            return []
-        hist: Log2Histogram = scrape.snapshot[path]
-        if hist.bins.shape[1] == 0:
-            return []
-        if scrape.options.per_thread:
-            bins = scrape.guard.apply(path, hist.bins)
-            rows = [{**labels, "thread": str(t)} for t in range(len(bins))]
-            sums = None
-        else:
-            bins = scrape.guard.apply(path, hist.total()[None, :])
-            rows = [labels]
-            sums = None if exact_sum is None else [exact_sum]
-        keep = list(range(len(rows)))
-        if scrape.options.used_only:
-            keep = [i for i in keep if bins[i].any()]
-        return (
-            [
-                families.histogram(
-                    family, text, tuple(rows[0]), rows, hist.upper_bounds(), bins, sums, keep
-                )
-            ]
-            if rows
-            else []
-        )
 
 
 def _engine_op_entities(engines: list[str], op: str) -> Entities:
