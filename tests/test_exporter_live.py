@@ -203,6 +203,20 @@ def test_ipcomp_values_equal_vpp_papi(
         assert cumulative == hist.sum() >= len(frames)
     finally:
         stats.disconnect()
+    shown = 0
+    sa_label: frozenset[tuple[str, str]] = frozenset()
+    for line in vpp.cli("show ipcomp sa").splitlines():
+        header = re.match(r"\[(\d+)\] sa (\d+) cpi", line.strip())
+        if header:
+            sa_label = frozenset({("sa", header.group(2))})
+            continue
+        row = re.match(r"\s+([a-z-]+)\s+(\d+) packets\s+(\d+) bytes", line)
+        if row and sa_label:
+            family = "vpp_ipcomp_sa_" + row.group(1).replace("-", "_")
+            assert series[(f"{family}_packets_total", sa_label)] == int(row.group(2)), line
+            assert series[(f"{family}_bytes_total", sa_label)] == int(row.group(3)), line
+            shown += 1
+    assert shown >= 9
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root for netns")
