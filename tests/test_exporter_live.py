@@ -31,6 +31,7 @@ from plugin_vpp import (
 from prometheus_client.utils import floatToGoString
 
 from vppcomp.metrics.collectors import build_collectors
+from vppcomp.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
 from vppcomp.metrics.exporter import Exporter
 from vppcomp.metrics.exposition import render_text
 from vppcomp.metrics.options import Options
@@ -280,3 +281,35 @@ def test_interface_counters_equal_vpp_prometheus_export(vpp: Any, vpp_prefix: Pa
             assert ours[(ours_name, frozenset({("interface", by_index[index])}))] == value
             compared += 1
     assert compared >= 6 * 3
+
+
+def test_sa_and_engine_info_from_the_binary_api(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """``--api-socket`` adds the CPI and the engine indices; the indices
+    agree with the order the exporter reads engine names from the segment."""
+    from test_plugin_live import CPI, setup_a
+
+    vpp = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    setup_a(vpp, 4, "zlib")
+    directory = ApiDirectory(str(vpp.api_socket), vpp.api_dirs)
+    exporter = Exporter(
+        StatsClient(str(vpp.stats_socket)), [*build_collectors(), IpcompApiCollector(directory)]
+    )
+    series = parse(render_text(exporter.collect()).decode())
+    info = [dict(labels) for name, labels in series if name == "vpp_ipcomp_sa_info"]
+    assert len(info) == 1 and info[0]["cpi"] == str(CPI) and info[0]["mode"] == "tunnel"
+    assert info[0]["engine"] == "zlib" and info[0]["peer"] == "192.168.1.2"
+    sa = frozenset({("sa", info[0]["sa"])})
+    assert ("vpp_ipcomp_sa_compressed_in_packets_total", sa) in series
+    engines = {
+        int(dict(labels)["engine_index"]): dict(labels)["engine"]
+        for name, labels in series
+        if name == "vpp_ipcomp_engine_info"
+    }
+    from vppcomp.metrics.collectors.ipcomp import engine_names
+
+    stats = StatsClient(str(vpp.stats_socket)).snapshot()
+    assert [engines[i] for i in sorted(engines)] == engine_names(stats)
+    assert directory.failures == 0

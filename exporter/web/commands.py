@@ -16,6 +16,7 @@ from vppcomp.metrics.options import Options
 from vppcomp.statseg.client import DEFAULT_SOCKET
 
 DEFAULT_LISTEN = "127.0.0.1:9482"
+DEFAULT_API_DIRS = ["/usr/share/vpp/api/core", "/usr/share/vpp/api/plugins"]
 
 
 def _env_list(name: str) -> list[str]:
@@ -79,6 +80,19 @@ def register(subparsers: Any) -> None:
         "(repeatable; VPPCOMP_EXPORTER_EXCLUDE)",
     )
     parser.add_argument(
+        "--api-socket",
+        default=os.environ.get("VPPCOMP_API_SOCKET"),
+        help="VPP binary-API socket: adds vpp_ipcomp_sa_info (CPI, addresses, engine) and "
+        "vpp_ipcomp_engine_info from the ipcomp plugin's API (VPPCOMP_API_SOCKET; default off)",
+    )
+    parser.add_argument(
+        "--api-json-dir",
+        action="append",
+        metavar="DIR",
+        help="directory of *.api.json files incl. ipcomp.api.json (repeatable; "
+        f"VPPCOMP_API_JSON_DIRS; default {','.join(DEFAULT_API_DIRS)})",
+    )
+    parser.add_argument(
         "--no-collector",
         action="append",
         choices=sorted(COLLECTORS),
@@ -100,6 +114,7 @@ def options_from(args: argparse.Namespace) -> Options:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from vppcomp.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
     from vppcomp.metrics.exporter import Exporter
     from vppcomp.statseg.client import StatsClient
     from vppcomp.web.app import create_app
@@ -108,6 +123,9 @@ def _serve(args: argparse.Namespace) -> int:
     collectors = build_collectors(
         tuple(args.no_collector or _env_list("VPPCOMP_EXPORTER_NO_COLLECTORS"))
     )
+    if args.api_socket:
+        api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or DEFAULT_API_DIRS
+        collectors.append(IpcompApiCollector(ApiDirectory(args.api_socket, api_dirs)))
     exporter = Exporter(StatsClient(args.stats_socket), collectors, options_from(args))
     uvicorn.run(
         create_app(exporter),
