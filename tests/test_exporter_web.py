@@ -207,11 +207,13 @@ def test_command_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VPPCOMP_EXPORTER_INCLUDE", "/if/*,/err/*")
     monkeypatch.setenv("VPPCOMP_EXPORTER_USED_ONLY", "yes")
     monkeypatch.setenv("VPPCOMP_STATS_SOCKET", "/tmp/elsewhere.sock")
+    monkeypatch.setenv("VPPCOMP_API_SOCKET", "/tmp/api.sock")
     args = build_parser().parse_args(["exporter", "--exclude", "/err/ip6-*", "--per-thread"])
     assert options_from(args) == Options(
         per_thread=True, used_only=True, include=("/if/*", "/err/*"), exclude=("/err/ip6-*",)
     )
     assert args.stats_socket == "/tmp/elsewhere.sock"
+    assert args.api_socket == "/tmp/api.sock"
     assert parse_listen(args.listen) == ("127.0.0.1", 9482)
     assert parse_listen("[::1]:9100") == ("::1", 9100)
     with pytest.raises(ValueError):
