@@ -4,6 +4,7 @@ mid-scrape, and the ``vppcomp exporter`` command with flags and variables."""
 
 from __future__ import annotations
 
+import html
 import os
 import socket
 import subprocess
@@ -220,11 +221,32 @@ def test_command_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         parse_listen("localhost")
 
 
-def test_vppcomp_exporter_command_serves(segment: SegmentServer) -> None:
+def test_vppcomp_exporter_command_serves(segment: SegmentServer, tmp_path: Path) -> None:
+    """The command serves /metrics, and with --api-socket the topology pages
+    (here with no VPP API behind it: the diagram says so instead of failing)."""
     port = free_port()
     env = {**os.environ, "VPPCOMP_STATS_SOCKET": segment.socket_path}
+    api_socket = tmp_path / "no-api.sock"
+    beating = threading.Event()
+
+    def heartbeat() -> None:  # VPP refreshes /sys/heartbeat; rates wait for it
+        snapshot = exporter_snapshot()
+        while not beating.wait(0.2):
+            snapshot.values["/sys/heartbeat"] += 1
+            segment.publish(snapshot)
+
+    threading.Thread(target=heartbeat, daemon=True).start()
     process = subprocess.Popen(
-        [sys.executable, "-m", "vppcomp.cli", "exporter", "--listen", f"127.0.0.1:{port}"],
+        [
+            sys.executable,
+            "-m",
+            "vppcomp.cli",
+            "exporter",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--api-socket",
+            str(api_socket),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -240,6 +262,13 @@ def test_vppcomp_exporter_command_serves(segment: SegmentServer) -> None:
                     raise
                 time.sleep(0.1)
         assert parse(response.text)[LOOP0_RX] == exporter_snapshot()["/if/rx"].sum(axis=0)[1, 0]
+        page = httpx.get(f"http://127.0.0.1:{port}/topology/", timeout=30)
+        assert page.status_code == 200 and "graph.svg" in page.text
+        tunnels = httpx.get(f"http://127.0.0.1:{port}/topology/tunnels.svg", timeout=60)
+        assert tunnels.headers["content-type"].startswith("image/svg+xml")
+        drawn = html.unescape(tunnels.text)
+        assert "unreachable" in drawn and str(api_socket) in drawn
     finally:
+        beating.set()
         process.terminate()
         process.wait(timeout=10)

@@ -93,6 +93,14 @@ def register(subparsers: Any) -> None:
         f"VPPCOMP_API_JSON_DIRS; default {','.join(DEFAULT_API_DIRS)})",
     )
     parser.add_argument(
+        "--topology-inventory",
+        default=os.environ.get("VPPCOMP_TOPOLOGY_INVENTORY"),
+        metavar="TOML",
+        help="hosts whose tunnels /topology/tunnels.svg joins (see vppcomp.topology.inventory; "
+        "VPPCOMP_TOPOLOGY_INVENTORY; default: this VPP alone). The /topology pages are "
+        "served when --api-socket is given",
+    )
+    parser.add_argument(
         "--no-collector",
         action="append",
         choices=sorted(COLLECTORS),
@@ -127,8 +135,19 @@ def _serve(args: argparse.Namespace) -> int:
         api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or DEFAULT_API_DIRS
         collectors.append(IpcompApiCollector(ApiDirectory(args.api_socket, api_dirs)))
     exporter = Exporter(StatsClient(args.stats_socket), collectors, options_from(args))
+    app = create_app(exporter)
+    if args.api_socket:
+        from vppcomp.topology.web import TopologySettings, topology_router
+
+        settings = TopologySettings.for_vpp(
+            args.api_socket,
+            args.stats_socket,
+            inventory=args.topology_inventory,
+            api_dirs=api_dirs,
+        )
+        app.include_router(topology_router(settings))
     uvicorn.run(
-        create_app(exporter),
+        app,
         host=host,
         port=port,
         log_level=args.log_level.lower(),
