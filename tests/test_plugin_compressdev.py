@@ -39,17 +39,23 @@ from test_plugin_live import (
     CPI,
     OUTER,
     THRESHOLD,
+    TRANSPORT,
     ether,
     forwarded,
     fuzz_packets,
     inner_frames,
     inner_packet,
+    ip4_packet,
+    ip6_packet,
     make_traffic,
     outer_frames,
     parse_ip,
+    payload,
     raw_inflate,
     setup_a,
     setup_b,
+    udp,
+    udp6,
 )
 
 pytestmark = pytest.mark.live
@@ -99,7 +105,14 @@ def offload_sa(stats: Any, sa_index: int = 0) -> dict[str, tuple[int, int]]:
 def offload_dev(stats: Any) -> dict[str, int]:
     """Per-device counters summed over queue pairs (device index 0)."""
     out = {}
-    for n in ["enqueued", "dequeued", "enqueue-errors", "dequeue-errors", "out-of-space", "inflight"]:
+    for n in [
+        "enqueued",
+        "dequeued",
+        "enqueue-errors",
+        "dequeue-errors",
+        "out-of-space",
+        "inflight",
+    ]:
         out[n] = sum(int(row[0]) for row in stats[f"/net/ipcomp/offload/{n}"])
     return out
 
@@ -116,7 +129,9 @@ def wait_drained(vpp: Any, timeout: float = 5.0) -> None:
         time.sleep(0.1)
 
 
-def check_wire(got: list[bytes], inners: list[bytes], outer: int, inner: int) -> dict[str, list[int]]:
+def check_wire(
+    got: list[bytes], inners: list[bytes], outer: int, inner: int
+) -> dict[str, list[int]]:
     """Each captured outer packet is the compressed or plain form of exactly
     one sent packet (matched by content); returns the expected counters."""
     local, peer, _ = OUTER[outer]
@@ -201,7 +216,10 @@ def test_offload_wire_round_trip_counters(
         assert stats["/net/ipcomp/engine/compressdev/compress-clocks"].sum() == attempts
         # offload: every attempt went to the device and came back
         off = offload_sa(stats)
-        assert off["offload-hw"] == (attempts, expect["compressed"][1] + expect["incompressible"][1])
+        assert off["offload-hw"] == (
+            attempts,
+            expect["compressed"][1] + expect["incompressible"][1],
+        )
         assert all(v == (0, 0) for k, v in off.items() if k != "offload-hw"), off
         dev = offload_dev(stats)
         assert dev["enqueued"] == dev["dequeued"] == attempts, dev
@@ -433,3 +451,123 @@ def test_stats_names_match_readme_with_offload(
         assert types["/net/ipcomp/engine/compressdev/inflight"] == 9
     finally:
         stats.disconnect()
+
+
+def test_offload_with_worker(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+) -> None:
+    """One worker: the device gets a queue pair per thread, the traffic runs
+    on the worker's queue pair (row 1), the main thread's stays idle; wire
+    and counters as with one thread."""
+    if not have_pmd("compress_isal0"):
+        pytest.skip("no compress_isal PMD")
+    a = start_ipcomp_vpp(
+        vpp_factory,
+        cdev_plugin,
+        startup_extra=cdev_conf("compress_isal0") + "\ncpu { workers 1 }",
+    )
+    assert "2 queue pairs" in a.cli("show ipcomp offload")
+    setup_a(a, 4, "compressdev")
+    inners = make_traffic(4, seed=41) * 2
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    got = pg_replay(a, "inner", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
+    got = outer_frames(got, 4, OUTER[4][0])
+    assert len(got) == len(frames), a.cli("show errors")
+    expect = check_wire(got, inners, 4, 4)
+    attempts = expect["compressed"][0] + expect["incompressible"][0]
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        enq = stats["/net/ipcomp/offload/enqueued"]
+        deq = stats["/net/ipcomp/offload/dequeued"]
+        assert len(enq) == 2
+        assert (int(enq[0][0]), int(enq[1][0])) == (0, attempts)
+        assert (int(deq[0][0]), int(deq[1][0])) == (0, attempts)
+        assert sa_counter(stats, "offload-hw", 0)[0] == attempts
+        assert sa_counter(stats, "compressed-in", 0) == tuple(expect["compressed"][:2])
+        hist = stats["/net/ipcomp/offload/latency-clocks"]
+        assert hist.sum() == attempts
+    finally:
+        stats.disconnect()
+
+
+@pytest.mark.parametrize("af", [4, 6])
+def test_transport_mode_offload(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+    af: int,
+) -> None:
+    """Transport mode on both ends through compress_zlib0: the -post twin of
+    the output feature continues on the feature arc; B restores every payload."""
+    import random
+
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_zlib0")
+    b = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_zlib0")
+    local, peer, plen, _ = TRANSPORT[af]
+    hdr = 20 if af == 4 else 40
+    a.cli("create packet-generator interface pg0")
+    for line in f"""
+        create packet-generator interface pg1
+        set interface ip address pg0 10.0.0.1/24
+        set interface ip address pg0 2001:db8::1/64
+        set interface ip address pg1 {local}/{plen}
+        set interface state pg0 up
+        set interface state pg1 up
+        ip neighbor pg1 {peer} 02:00:00:00:00:02
+        ipcomp sa add id 9 local {local} peer {peer} cpi 9 engine compressdev
+        ipcomp transport pg1 sa 9
+        """.strip().splitlines():
+        assert "error" not in a.cli(line.strip()).lower()
+    for line in f"""
+        create packet-generator interface pg0
+        set interface ip address pg0 {peer}/{plen}
+        set interface state pg0 up
+        ipcomp sa add id 9 local {peer} peer {local} cpi 9 engine compressdev
+        """.strip().splitlines():
+        assert "error" not in b.cli(line.strip()).lower()
+    rng = random.Random(4)
+    sent = []
+    for i in range(60):
+        data = payload(["text", "zeros", "random"][i % 3], 200 + 37 * i, rng)
+        if af == 4:
+            sent.append(ip4_packet(local, peer, 17, udp(2000 + i, 9, data), ident=i))
+        else:
+            sent.append(ip6_packet(local, peer, 17, udp6(local, peer, 2000 + i, 9, data)))
+    ethertype = 0x0800 if af == 4 else 0x86DD
+    got = pg_replay(
+        a, "t", [ether(BCAST, ethertype, p) for p in sent], "pg0", {"pg1": len(sent) + 9}
+    )
+    frames = [f for f in got["pg1"] if f[12:14] == struct.pack("!H", ethertype)]
+    frames = [f for f in frames if parse_ip(f)[1] in (17, 108)]
+    assert len(frames) == len(sent)
+    want = Counter(p[hdr:] for p in sent)
+    n_comp = 0
+    for frame in frames:
+        _, proto, _, _, body = parse_ip(frame)
+        if proto == 108:
+            assert struct.unpack("!BBH", body[:4]) == (17, 0, 9)
+            body = raw_inflate(body[4:])
+            n_comp += 1
+        assert want[body] > 0
+        want[body] -= 1
+    assert n_comp >= 40
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        assert sa_counter(stats, "compressed-in", 0)[0] == n_comp
+        assert sa_counter(stats, "offload-hw", 0)[0] == len(sent)  # all above threshold
+    finally:
+        stats.disconnect()
+    b.cli("trace add pg-input 100")
+    pg_replay(b, "t", [BCAST + f[6:] for f in frames], "pg0")
+    wait_drained(b)
+    stats = stats_client(b)
+    try:
+        assert sa_counter(stats, "decompressed-in", 0)[0] == n_comp
+        assert sa_counter(stats, "rx-errors", 0) == (0, 0)
+        assert sa_counter(stats, "offload-hw", 0)[0] == n_comp
+    finally:
+        stats.disconnect()
+    trace = b.cli("show trace")
+    assert f"ipcomp{af}-decompress-post" in trace and f"ip{af}-udp-lookup" in trace, trace[-3000:]

@@ -55,6 +55,7 @@
 #define CDEV_DEFAULT_MBUF_SIZE	10240
 #define CDEV_DEFAULT_PRIORITY	50
 #define CDEV_MAX_XFORMS		256
+#define CDEV_POOL_CACHE		128 /* per-lcore cache of the op and mbuf pools */
 #define CDEV_RETRY_INTERVAL	1.0 /* s between tries of a failed device */
 
 typedef struct
@@ -70,6 +71,7 @@ typedef struct
 {
   CLIB_CACHE_LINE_ALIGN_MARK (cacheline0);
   u32 n_inflight;
+  u8 registered;  /* this VPP thread has a DPDK lcore id (mempool caches) */
   u8 failed;	  /* device failure seen, not yet recovered */
   u8 on_fallback; /* last decision of this thread: 1 software, 0 hardware */
   f64 failed_at;  /* vlib time of the failure */
@@ -330,13 +332,14 @@ cdev_device_start (void)
 
   /* every queue pair full, plus one dequeue burst per thread whose output
    * is still being read */
-  n_elts = cm->num_ops ? cm->num_ops : n_threads * (cm->queue_size + VLIB_FRAME_SIZE) + 64;
-  cm->op_pool =
-    rte_comp_op_pool_create ("ipcomp_ops", n_elts, 0, sizeof (ipcomp_async_op_t), SOCKET_ID_ANY);
+  n_elts = cm->num_ops ? cm->num_ops :
+			 n_threads * (cm->queue_size + VLIB_FRAME_SIZE + 2 * CDEV_POOL_CACHE) + 64;
+  cm->op_pool = rte_comp_op_pool_create ("ipcomp_ops", n_elts, CDEV_POOL_CACHE,
+					 sizeof (ipcomp_async_op_t), SOCKET_ID_ANY);
   if (!cm->op_pool)
     return clib_error_return (0, "cannot create the op pool (%u ops): %s", n_elts,
 			      rte_strerror (rte_errno));
-  cm->mbuf_pool = rte_pktmbuf_pool_create ("ipcomp_mbufs", 2 * n_elts, 0, 0,
+  cm->mbuf_pool = rte_pktmbuf_pool_create ("ipcomp_mbufs", 2 * n_elts, CDEV_POOL_CACHE, 0,
 					   cm->mbuf_size + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
   if (!cm->mbuf_pool)
     return clib_error_return (0, "cannot create the mbuf pool (%u x %u bytes): %s", 2 * n_elts,
@@ -549,6 +552,14 @@ cdev_enqueue (vlib_main_t *vm, ipcomp_async_frame_t *f)
   u8 reason = 0;
   u64 now;
 
+  if (PREDICT_FALSE (!cpt->registered) && cm->dev_ok)
+    {
+      /* VPP threads are not EAL threads: give this one an lcore id so the
+       * pools' per-lcore caches work (without, every alloc/free is a ring op) */
+      if (rte_lcore_id () == LCORE_ID_ANY && rte_thread_register () < 0)
+	IPCOMP_LOG_NOTICE ("compressdev: thread %u: rte_thread_register failed, no pool cache", ti);
+      cpt->registered = 1;
+    }
   if (PREDICT_FALSE (!cm->dev_ok))
     reason = IPCOMP_FALLBACK_NO_DEVICE;
   else if (PREDICT_FALSE (cm->force_fail))
