@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from promserver import instant_query, prometheus_server, wait_for_series
+from servers import instant_query, prometheus_server, wait_for_series
 from test_exporter_web import Service
 
 from vppcomp.cli import build_parser

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
@@ -37,45 +35,30 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from exporter_shapes import exporter_snapshot  # noqa: E402
+from servers import free_port, serve_app  # noqa: E402
 from test_exporter import SIZE, parse  # noqa: E402
 
 LOOP0_RX = ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")}))
 UP: tuple[str, frozenset[tuple[str, str]]] = ("vpp_up", frozenset())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Service:
-    """The FastAPI app under uvicorn in a thread, on a free loopback port."""
+    """The exporter's FastAPI app served on a free loopback port."""
 
     def __init__(self, exporter: Exporter) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            create_app(exporter), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._serving = serve_app(create_app(exporter))
+        self.port = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Service:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
+        self.port = self._serving.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self._serving.__exit__(None, None, None)
 
 
 @pytest.fixture

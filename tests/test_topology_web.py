@@ -7,19 +7,16 @@ import html
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from servers import serve_app
 from test_topology_data import (
     graph_recording,
     host_recording,
@@ -100,30 +97,11 @@ def test_router_serves_both_diagrams_and_the_page(settings: TopologySettings) ->
     assert '"?match=ip4-%2A"' in page and "const refreshMs = 2000;" in page
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve(settings: TopologySettings) -> Iterator[str]:
     """The router in a uvicorn server on a free port; yields the page's URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app_for(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "uvicorn did not start"
+    with serve_app(app_for(settings)) as port:
         yield f"http://127.0.0.1:{port}/topology/"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture

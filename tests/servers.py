@@ -1,9 +1,11 @@
-"""A real Prometheus server (Debian ``prometheus``) for tests, on loopback."""
+"""Servers for tests, on loopback: an ASGI app under uvicorn in a thread, and
+a real Prometheus server (Debian ``prometheus``)."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,12 +13,35 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[int]:
+    """Serve ``app`` with uvicorn in a thread on a free port; yield the port;
+    always stop it."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @contextmanager
