@@ -875,6 +875,17 @@ cdev_show_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd
 		   am->policy == IPCOMP_ASYNC_POLICY_DROP ? "drop" : "fallback",
 		   am->interrupt_mode ? "interrupt" : "polling",
 		   cm->force_fail ? "forced failed" : "normal");
+  if (cm->dev_ok)
+    {
+      u32 held = 0;
+      for (t = 0; t < vec_len (cm->per_thread); t++)
+	held += cm->per_thread[t].n_done_ops;
+      /* leak check: outside the device, only the last dequeue's ops (and
+       * their output mbufs) are held, until the next dequeue */
+      vlib_cli_output (vm, "  pools: ops in use %u, mbufs in use %u, held for -post %u",
+		       rte_mempool_in_use_count (cm->op_pool),
+		       rte_mempool_in_use_count (cm->mbuf_pool), held);
+    }
   if (!am->ready)
     return 0;
   for (t = 0; t < vec_len (cm->per_thread); t++)
