@@ -662,3 +662,23 @@ def test_fuzz_100k_offload(
     finally:
         stats.disconnect()
     assert v.alive() and "Tunnels: 1" in v.cli("show ipcomp")
+
+
+def test_config_errors_and_no_eal(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,
+) -> None:
+    """A bad compressdev option stops VPP at start-up with a message naming
+    it; `no-eal` runs without a device (software fallback, "no-device")."""
+    with pytest.raises(RuntimeError, match="compressdev: unknown input"):
+        start_ipcomp_vpp(vpp_factory, cdev_plugin, startup_extra=cdev_conf(None, "bogus 1"))
+    a = start_ipcomp_vpp(vpp_factory, cdev_plugin, startup_extra=cdev_conf(None, "no-eal"))
+    assert "no device: no-eal" in a.cli("show ipcomp offload")
+    setup_a(a, 4, "compressdev")
+    assert len(send_compressible(a, 10, "noeal")) == 10
+    stats = stats_client(a)
+    try:
+        assert sa_counter(stats, "offload-fallback-no-device", 0)[0] == 10
+        assert stats["/net/ipcomp/offload/devices"] == ["none"]
+    finally:
+        stats.disconnect()

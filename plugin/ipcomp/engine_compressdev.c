@@ -388,7 +388,7 @@ cdev_start_once (void)
 
   if (err)
     {
-      cm->status = format (0, "no device: %U", format_clib_error, err);
+      cm->status = format (0, "no device: %v", err->what);
       IPCOMP_LOG_ERR ("compressdev: %v; packets take the software fallback (%s policy)", cm->status,
 		      ipcomp_async_main.policy == IPCOMP_ASYNC_POLICY_DROP ? "drop" : "fallback");
       clib_warning ("ipcomp compressdev: %v", cm->status);
