@@ -21,7 +21,8 @@ level 1), the packet generator pushes N copies through an ipcomp tunnel and
 
 Best (lowest) of REPEAT runs per cell, runs of the two engines interleaved.
 
-  VPP_PREFIX=/opt/vpp python3 bench/ipcomp_offload_bench.py [--packets 20000] [--device compress_isal0]
+  VPP_PREFIX=/opt/vpp python3 bench/ipcomp_offload_bench.py [--packets 20000]
+      [--device compress_isal0]
 """
 
 from __future__ import annotations
@@ -132,10 +133,11 @@ def run(prefix: Path, n: int, device: str, workdir: Path) -> tuple[list[dict], f
             best: dict[str, dict] = {}
             for _ in range(REPEAT):
                 for engine in ENGINES:
+                    opts = f"engine {engine} level 1 threshold 0"
                     cli_script(
                         a,
                         f"""
-                        create ipcomp tunnel src 192.168.1.1 dst 192.168.1.2 cpi {CPI} engine {engine} level 1 threshold 0
+                        create ipcomp tunnel src 192.168.1.1 dst 192.168.1.2 cpi {CPI} {opts}
                         set interface state ipcomp0 up
                         set interface unnumbered ipcomp0 use pg0
                         ip route add 172.16.0.0/16 via ipcomp0
@@ -153,10 +155,16 @@ def run(prefix: Path, n: int, device: str, workdir: Path) -> tuple[list[dict], f
                     c1 = sum(r[eidx] for r in stats["/net/ipcomp/engine/clocks/compress"])
                     k1 = sum(r[eidx][0] for r in stats["/net/ipcomp/engine/calls/compress"])
                     sent = rt.get("pg1-tx", rt.get("pg1-output", (0, 0, 0)))[1]
-                    path = {node: total_clocks(rt[node]) / n for node in PATH_NODES[engine] if node in rt}
+                    path = {
+                        node: total_clocks(rt[node]) / n
+                        for node in PATH_NODES[engine]
+                        if node in rt
+                    }
                     # the traffic's own nodes; pg-input (the generator) left out
                     graph = (
-                        sum(total_clocks(e) for node, e in rt.items() if e[1] and node != "pg-input")
+                        sum(
+                            total_clocks(e) for node, e in rt.items() if e[1] and node != "pg-input"
+                        )
                         / n
                     )
                     row = dict(
@@ -190,11 +198,14 @@ def report(rows: list[dict], hz: float, n: int) -> str:
         f"{'engine':>8} {'ipcomp':>6}  breakdown",
     ]
     for r in rows:
-        parts = " + ".join(f"{k.replace('ipcomp4-compress', 'pre')}={v:.0f}" for k, v in r["parts"].items())
+        parts = " + ".join(
+            f"{k.replace('ipcomp4-compress', 'pre')}={v:.0f}" for k, v in r["parts"].items()
+        )
         parts = parts.replace("pre-post", "post").replace("ipcomp-async-dequeue", "dequeue")
         lines.append(
             f"{r['size']:>5} {r['engine']:12} {r['path']:>8.0f} {r['graph']:>8.0f} "
-            f"{r['pps'] / 1e6:>9.3f} {r['wall_pps']:>9.0f} {r['engine_clocks']:>8.0f} {r['wire']:>6.0f}  {parts}"
+            f"{r['pps'] / 1e6:>9.3f} {r['wall_pps']:>9.0f} {r['engine_clocks']:>8.0f} "
+            f"{r['wire']:>6.0f}  {parts}"
         )
     lines.append(
         "engine: per call, from /net/ipcomp/engine/clocks/compress (isal: the codec call;"

@@ -598,7 +598,7 @@ def test_delete_recreate_under_async_traffic(
         f"interface pg0 pcap {pcap} }}"
     )
     a.cli("packet-generator enable-stream churn")
-    for i in range(6):
+    for _ in range(6):
         time.sleep(0.1)
         a.cli("delete ipcomp tunnel ipcomp0")
         time.sleep(0.05)
