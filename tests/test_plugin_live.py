@@ -984,7 +984,7 @@ def test_tunnel_with_worker(
         stats.disconnect()
     # one compress context per thread for the SA's profile, one decompress
     # context per thread per engine
-    assert "isal     prio 100 sync levels 0..3 (default 1) sas 1 contexts 4" in a.cli(
+    assert "isal         prio 100 sync levels 0..3 (default 1) sas 1 contexts 4" in a.cli(
         "show ipcomp engines"
     )
     out = pg_replay(b, "outer", [BCAST + f[6:] for f in got], "pg0", {"pg1": len(got) + 8})

@@ -244,7 +244,7 @@ format_ipcomp_engine (u8 *s, va_list *args)
       clocks[op] = vlib_get_simple_counter (&im->engine_clocks[op], e->index);
     }
 
-  s = format (s, "%-8s prio %u %s levels 0..%u (default %u) sas %u contexts %u (%llu bytes)",
+  s = format (s, "%-12s prio %u %s levels 0..%u (default %u) sas %u contexts %u (%llu bytes)",
 	      e->name, e->priority, (e->flags & IPCOMP_ENGINE_F_ASYNC) ? "async" : "sync",
 	      e->max_level, e->default_level, e->n_sas, e->n_contexts, e->context_bytes);
   s = format (s, "\n    %s", e->desc);

@@ -305,4 +305,22 @@ ipcomp_async_flush (vlib_main_t *vm, ipcomp_async_kind_t kind, u32 *from, u16 *n
   return k;
 }
 
+/* End of a node's frame: with packets submitted to an asynchronous engine,
+ * flush them (ipcomp_async_flush) and send the rest on; otherwise send the
+ * whole frame to its next nodes. */
+static_always_inline void
+ipcomp_node_dispatch (vlib_main_t *vm, vlib_node_runtime_t *node, ipcomp_async_kind_t kind,
+		      u32 *from, u16 *nexts, u32 n_vectors, u32 n_async)
+{
+  if (PREDICT_FALSE (n_async))
+    {
+      u32 to[VLIB_FRAME_SIZE];
+      u32 n = ipcomp_async_flush (vm, kind, from, nexts, n_vectors, to);
+      if (n)
+	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
+    }
+  else
+    vlib_buffer_enqueue_to_next (vm, node, from, nexts, n_vectors);
+}
+
 #endif /* included_ipcomp_async_h */

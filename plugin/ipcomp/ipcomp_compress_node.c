@@ -359,17 +359,9 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
     if (counts[i] && ipcomp_compress_error_counters[i].severity == VL_COUNTER_SEVERITY_INFO)
       vlib_node_increment_counter (vm, en->node_index, i, counts[i]);
 
-  if (PREDICT_FALSE (n_async))
-    {
-      u32 to[VLIB_FRAME_SIZE];
-      u32 n =
-	ipcomp_async_flush (vm, is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4,
-			    from, nexts, frame->n_vectors, to);
-      if (n)
-	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
-    }
-  else
-    vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  ipcomp_node_dispatch (vm, node,
+			is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4, from,
+			nexts, frame->n_vectors, n_async);
   return frame->n_vectors;
 }
 
@@ -551,17 +543,9 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
     if (counts[i] && ipcomp_compress_error_counters[i].severity == VL_COUNTER_SEVERITY_INFO)
       vlib_node_increment_counter (vm, en->node_index, i, counts[i]);
 
-  if (PREDICT_FALSE (n_async))
-    {
-      u32 to[VLIB_FRAME_SIZE];
-      u32 n = ipcomp_async_flush (
-	vm, is_ip6 ? IPCOMP_ASYNC_KIND_TCOMPRESS6 : IPCOMP_ASYNC_KIND_TCOMPRESS4, from, nexts,
-	frame->n_vectors, to);
-      if (n)
-	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
-    }
-  else
-    vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  ipcomp_node_dispatch (vm, node,
+			is_ip6 ? IPCOMP_ASYNC_KIND_TCOMPRESS6 : IPCOMP_ASYNC_KIND_TCOMPRESS4, from,
+			nexts, frame->n_vectors, n_async);
   return frame->n_vectors;
 }
 

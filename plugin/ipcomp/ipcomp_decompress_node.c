@@ -360,17 +360,9 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
     if (counts[i])
       vlib_node_increment_counter (vm, en->node_index, i, counts[i]);
 
-  if (PREDICT_FALSE (n_async))
-    {
-      u32 to[VLIB_FRAME_SIZE];
-      u32 n = ipcomp_async_flush (
-	vm, is_ip6 ? IPCOMP_ASYNC_KIND_DECOMPRESS6 : IPCOMP_ASYNC_KIND_DECOMPRESS4, from, nexts,
-	frame->n_vectors, to);
-      if (n)
-	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
-    }
-  else
-    vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  ipcomp_node_dispatch (vm, node,
+			is_ip6 ? IPCOMP_ASYNC_KIND_DECOMPRESS6 : IPCOMP_ASYNC_KIND_DECOMPRESS4,
+			from, nexts, frame->n_vectors, n_async);
   return frame->n_vectors;
 }
 
