@@ -5,7 +5,11 @@ shapes VPP 26.06 and the ipcomp plugin publish them (see
 ``plugin/ipcomp/ipcomp_stats.c`` and ``engine.c``): interfaces with their
 symlinks, node runtime counters, node errors, a buffer pool, a heap, the
 ``/sys`` scalars, and the plugin's SA counters, engine counters and gauges,
-log2 histograms and event ring. Values are small formulas of the index,
+log2 histograms and event ring, and its asynchronous ``compressdev`` engine
+(offload SA counters, one offload device with its queue-pair counters and
+latency histogram, node error ``offload_drop``).  Entries added later are
+appended as separate columns so that earlier values (and golden lines) stay
+the same. Values are small formulas of the index,
 thread and ``tick`` so that later snapshots count upwards.
 :func:`with_ipcomp` adds the plugin's entries to any snapshot (the benchmark
 uses it on :func:`synthetic.synthetic_snapshot`).
@@ -40,6 +44,14 @@ SA_COUNTERS = (
     "decompressed-out", "rx-uncompressed", "rx-errors", "tx-errors",
 )  # fmt: skip
 ENGINES = ("zlib", "isal")  # engine index order, as plugin/README.md lists it
+ASYNC_ENGINE = "compressdev"  # registered after them (index 2) with a compressdev section
+OFFLOAD_SA = (
+    "offload-hw", "offload-fallback-queue-full", "offload-fallback-device-error",
+    "offload-fallback-no-device", "offload-fallback-too-big", "offload-fallback-data-error",
+    "offload-dropped",
+)  # fmt: skip
+OFFLOAD_COUNTERS = ("enqueue-errors", "dequeue-errors", "out-of-space")
+DEVICE = "compress_isal0"
 NODES = ("ip4-input", "ipcomp4-compress", "ipcomp4-decompress", "ipcomp6-compress")
 ERRORS = (
     ("ipcomp4-compress", "compressed"),
@@ -47,6 +59,7 @@ ERRORS = (
     ("ipcomp4-decompress", "corrupt"),
     ("ip4-input", "ip4 ttl <= 1"),
 )
+OFFLOAD_ERROR = ("ipcomp4-compress", "offload_drop")
 EVENT = struct.Struct("<QHHIIHBBII16s16s")
 
 
@@ -84,8 +97,10 @@ def ipcomp_entries(sas: int, threads: int, tick: int = 0) -> Entries:
         entries[f"/net/ipcomp/sa/{counter}"] = (StatType.COUNTER_VECTOR_COMBINED, values)
     for op in ("compress", "decompress"):
         calls = _combined(threads, len(ENGINES), 20, 1400, tick)
+        calls = np.concatenate([calls, _combined(threads, 1, 30, 900, tick)], axis=1)
         entries[f"/net/ipcomp/engine/calls/{op}"] = (StatType.COUNTER_VECTOR_COMBINED, calls)
         clocks = _ramp((threads, len(ENGINES)), 5000, tick)
+        clocks = np.concatenate([clocks, _ramp((threads, 1), 9000, tick)], axis=1)
         entries[f"/net/ipcomp/engine/clocks/{op}"] = (StatType.COUNTER_VECTOR_SIMPLE, clocks)
     for index, engine in enumerate(ENGINES):
         prefix = f"/net/ipcomp/engine/{engine}"
@@ -102,6 +117,7 @@ def ipcomp_entries(sas: int, threads: int, tick: int = 0) -> Entries:
                 StatType.HISTOGRAM_LOG2,
                 Log2Histogram(4, bins.astype(np.uint64)),
             )
+    entries.update(_async_engine_entries(threads, tick))
     for path in ("compress-in-bytes", "decompress-out-bytes"):
         entries[f"/net/ipcomp/hist/{path}"] = (
             StatType.HISTOGRAM_LOG2,
@@ -117,6 +133,48 @@ def ipcomp_entries(sas: int, threads: int, tick: int = 0) -> Entries:
     entries["/net/ipcomp/events"] = (
         StatType.RING_BUFFER,
         RingBuffer(64, 8, 1, b"ipcomp-event v1", rings),
+    )
+    entries.update(offload_entries(sas, threads, tick))
+    return entries
+
+
+def _async_engine_entries(threads: int, tick: int) -> Entries:
+    """The ``compressdev`` engine's gauges and clock histograms (its calls
+    and clocks are column 2 of the engine vectors)."""
+    prefix = f"/net/ipcomp/engine/{ASYNC_ENGINE}"
+    entries: Entries = {
+        f"{prefix}/sas": (StatType.GAUGE, 1),
+        f"{prefix}/priority": (StatType.GAUGE, 50),
+        f"{prefix}/context-bytes": (StatType.GAUGE, 4096),
+        f"{prefix}/inflight": (StatType.GAUGE, threads),
+    }
+    for op in ("compress", "decompress"):
+        entries[f"{prefix}/{op}-clocks-avg"] = (StatType.GAUGE, 900)
+        bins = _ramp((threads, 24), 3, tick)
+        entries[f"{prefix}/{op}-clocks"] = (StatType.HISTOGRAM_LOG2, Log2Histogram(4, bins))
+    return entries
+
+
+def offload_entries(sas: int, threads: int, tick: int = 0) -> Entries:
+    """The offload entries of plugin/README.md: per-SA hardware, fallback and
+    drop counters, and one device whose queue pair ``t`` (thread ``t``) has
+    ``t + 1`` operations in flight (``enqueued == dequeued + inflight``)."""
+    entries: Entries = {}
+    for k, counter in enumerate(OFFLOAD_SA):
+        values = _combined(threads, sas, 30 + k, 700 + k, tick)
+        entries[f"/net/ipcomp/sa/{counter}"] = (StatType.COUNTER_VECTOR_COMBINED, values)
+    inflight = np.arange(1, threads + 1, dtype=np.uint64).reshape(threads, 1)
+    enqueued = _ramp((threads, 1), 40, tick) + inflight
+    simple = StatType.COUNTER_VECTOR_SIMPLE
+    entries["/net/ipcomp/offload/devices"] = (StatType.NAME_VECTOR, [DEVICE])
+    entries["/net/ipcomp/offload/enqueued"] = (simple, enqueued)
+    entries["/net/ipcomp/offload/dequeued"] = (simple, enqueued - inflight)
+    for k, counter in enumerate(OFFLOAD_COUNTERS):
+        entries[f"/net/ipcomp/offload/{counter}"] = (simple, _ramp((threads, 1), 1 + k, tick))
+    entries["/net/ipcomp/offload/inflight"] = (simple, inflight)
+    entries["/net/ipcomp/offload/latency-clocks"] = (
+        StatType.HISTOGRAM_LOG2,
+        Log2Histogram(6, _ramp((threads, 24), 1, tick)),
     )
     return entries
 
@@ -170,11 +228,10 @@ def exporter_snapshot(threads: int = 2, tick: int = 0) -> Snapshot:
                 StatType.SYMLINK,
                 Symlink(f"/sys/node/{counter}", index),
             )
-    entries["/node/errors"] = (
-        StatType.COUNTER_VECTOR_SIMPLE,
-        _ramp((threads, len(ERRORS)), 3, tick),
-    )
-    for index, (node, reason) in enumerate(ERRORS):
+    errors = _ramp((threads, len(ERRORS)), 3, tick)
+    errors = np.concatenate([errors, _ramp((threads, 1), 2, tick)], axis=1)
+    entries["/node/errors"] = (StatType.COUNTER_VECTOR_SIMPLE, errors)
+    for index, (node, reason) in enumerate((*ERRORS, OFFLOAD_ERROR)):
         entries[f"/err/{node}/{reason}"] = (StatType.SYMLINK, Symlink("/node/errors", index))
     for which, value in (("cached", 12), ("used", 700), ("available", 15684)):
         entries[f"/buffer-pools/default-numa-0/{which}"] = (StatType.GAUGE, value)

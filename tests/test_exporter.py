@@ -370,3 +370,65 @@ def test_api_collector_without_an_api_is_quiet(server: SegmentServer, tmp_path: 
     assert directory.failures == 1
     scrape(exporter)  # same SA names, asked again only after the refresh interval
     assert directory.failures == 1
+
+
+def offload_key(family: str, qp: int) -> tuple[str, frozenset[tuple[str, str]]]:
+    return (family, frozenset({("device", "compress_isal0"), ("queue_pair", str(qp))}))
+
+
+@pytest.mark.parametrize("per_thread", [False, True])
+def test_offload_families_by_device_queue_pair_and_reason(
+    server: SegmentServer, per_thread: bool
+) -> None:
+    """Device counters are per queue pair (= VPP thread) with or without
+    ``--per-thread``; the five fallback vectors are one family by ``reason``."""
+    from vppcomp.metrics.collectors.ipcomp import FALLBACK_REASONS, OFFLOAD_COUNTERS
+
+    snap = exporter_snapshot()
+    series = parse(scrape(make_exporter(Path(server.socket_path), per_thread=per_thread)))
+    for counter, (family, _) in OFFLOAD_COUNTERS.items():
+        for qp, value in enumerate(snap[f"/net/ipcomp/offload/{counter}"][:, 0]):
+            assert series[offload_key(f"{family}_total", qp)] == value, counter
+    inflight = snap["/net/ipcomp/offload/inflight"][:, 0]
+    assert [series[offload_key("vpp_ipcomp_offload_inflight_ops", qp)] for qp in (0, 1)] == [
+        *inflight
+    ]
+    latency = snap["/net/ipcomp/offload/latency-clocks"]
+    for qp in (0, 1):
+        inf = frozenset({("queue_pair", str(qp)), ("le", "+Inf")})
+        assert series[("vpp_ipcomp_offload_latency_clocks_bucket", inf)] == latency.bins[qp].sum()
+    offload = [labels for name, labels in series if name.startswith("vpp_ipcomp_offload_")]
+    assert offload and all("thread" not in dict(labels) for labels in offload)
+    if per_thread:
+        return
+    for reason in FALLBACK_REASONS:
+        total = snap[f"/net/ipcomp/sa/offload-fallback-{reason}"].sum(axis=0)
+        labels = frozenset({("sa", "200"), ("reason", reason.replace("-", "_"))})
+        assert series[("vpp_ipcomp_sa_offload_fallback_packets_total", labels)] == total[1, 0]
+        assert series[("vpp_ipcomp_sa_offload_fallback_bytes_total", labels)] == total[1, 1]
+    hw = snap["/net/ipcomp/sa/offload-hw"].sum(axis=0)
+    assert (
+        series[("vpp_ipcomp_sa_offload_hw_packets_total", frozenset({("sa", "100")}))] == hw[0, 0]
+    )
+
+
+def test_offload_inflight_is_a_gauge_and_needs_a_device(tmp_path: Path) -> None:
+    """In-flight operations go down without being taken for a clear; without
+    a named device no ``vpp_ipcomp_offload_*`` family is exported."""
+    snap = exporter_snapshot()
+    entries = {n: (snap.type(n), snap.symlink(n) or snap.values[n]) for n in snap}
+    busy = np.full_like(snap["/net/ipcomp/offload/inflight"], 50)
+    entries["/net/ipcomp/offload/inflight"] = (StatType.COUNTER_VECTOR_SIMPLE, busy)
+    with SegmentServer(tmp_path / "s.sock", SIZE) as srv:
+        exporter = make_exporter(tmp_path / "s.sock")
+        srv.publish(snapshot_from_mapping(entries))
+        assert parse(scrape(exporter))[offload_key("vpp_ipcomp_offload_inflight_ops", 1)] == 50
+        srv.publish(snap)
+        series = parse(scrape(exporter))
+        assert series[offload_key("vpp_ipcomp_offload_inflight_ops", 1)] == 2
+        assert series[("vpp_exporter_cleared_series_total", frozenset())] == 0
+        entries["/net/ipcomp/offload/devices"] = (StatType.NAME_VECTOR, [])
+        srv.publish(snapshot_from_mapping(entries))
+        names = {name for name, _ in parse(scrape(make_exporter(tmp_path / "s.sock")))}
+    assert not any(name.startswith("vpp_ipcomp_offload_") for name in names)
+    assert "vpp_ipcomp_sa_offload_hw_packets_total" in names

@@ -23,14 +23,17 @@ import pytest
 from plugin_vpp import (
     PluginBuild,
     cli_script,
+    error_counter,
     ipcomp_plugin,  # noqa: F401 - fixture
     pg_replay,
     start_ipcomp_vpp,
     stats_client,
 )
 from prometheus_client.utils import floatToGoString
+from test_plugin_compressdev import cdev_plugin  # noqa: F401 - fixture
 
 from vppcomp.metrics.collectors import build_collectors
+from vppcomp.metrics.collectors.ipcomp import engine_names
 from vppcomp.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
 from vppcomp.metrics.exporter import Exporter
 from vppcomp.metrics.exposition import render_text
@@ -43,6 +46,7 @@ from test_exporter import Series, parse
 
 pytestmark = pytest.mark.live
 
+DEVICE = "compress_isal0"
 IF_SIMPLE = ("drops", "punt", "ip4", "ip6", "rx-no-buf", "rx-miss", "rx-error", "tx-error")
 
 
@@ -283,6 +287,112 @@ def test_interface_counters_equal_vpp_prometheus_export(vpp: Any, vpp_prefix: Pa
     assert compared >= 6 * 3
 
 
+def test_offload_values_equal_vpp_papi(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """The compressdev engine on compress_isal0 with one worker and a queue
+    pair of 4 ops: a burst (device and queue-full fallback), traffic while
+    the device is marked failed (device-error fallback), then recovered.
+    Every offload family equals VPPStats' values, per SA and reason, per
+    device and queue pair (the worker's is 1, the idle main thread's 0)."""
+    from test_plugin_compressdev import cdev_conf, have_pmd, send_compressible, wait_drained
+    from test_plugin_live import setup_a
+
+    if not have_pmd(DEVICE):
+        pytest.skip(f"no DPDK PMD for {DEVICE}")
+    vpp = start_ipcomp_vpp(
+        vpp_factory,
+        cdev_plugin,
+        startup_extra=cdev_conf(DEVICE, "queue-size 4") + "\ncpu { workers 1 }",
+    )
+    setup_a(vpp, 4, "compressdev")
+    assert len(send_compressible(vpp, 200, "burst")) == 200
+    vpp.cli("set ipcomp offload fail")
+    assert len(send_compressible(vpp, 20, "failed")) == 20
+    vpp.cli("set ipcomp offload recover")
+    assert len(send_compressible(vpp, 20, "recovered")) == 20
+    wait_drained(vpp)
+    quiesce(vpp)
+    series = scrape(vpp.stats_socket)
+    stats = stats_client(vpp)
+    try:
+        _check_offload_sa(series, stats)
+        _check_offload_devices(series, stats)
+        calls = stats["/net/ipcomp/engine/calls/compress"]
+        index = engine_names(StatsClient(str(vpp.stats_socket)).snapshot()).index("compressdev")
+        key = frozenset({("engine", "compressdev"), ("op", "compress")})
+        assert series[("vpp_ipcomp_engine_ops_total", key)] == sum(r[index][0] for r in calls)
+        drops = frozenset({("node", "ipcomp4-compress"), ("reason", "offload_drop")})
+        assert series[("vpp_node_errors_total", drops)] == error_counter(
+            stats, "ipcomp4-compress", "offload_drop"
+        )
+    finally:
+        stats.disconnect()
+    hw = sum(
+        v for (name, _), v in series.items() if name == "vpp_ipcomp_sa_offload_hw_packets_total"
+    )
+    fallback: dict[str, float] = {}
+    for (name, labels), value in series.items():
+        if name == "vpp_ipcomp_sa_offload_fallback_packets_total":
+            reason = dict(labels)["reason"]
+            fallback[reason] = fallback.get(reason, 0) + value
+    assert hw >= 2 and fallback["queue_full"] >= 1 and fallback["device_error"] == 20
+    assert hw + sum(fallback.values()) == 240
+
+
+def _check_offload_sa(series: Series, stats: Any) -> None:
+    """Per-SA offload families against VPPStats, every reason included."""
+    from vppcomp.metrics.collectors.ipcomp import FALLBACK, FALLBACK_REASONS, SA_OFFLOAD_COUNTERS
+
+    names = stats["/net/ipcomp/sa/names"]
+    paths = {f"/net/ipcomp/sa/{c}": (stem, None) for c, (stem, *_) in SA_OFFLOAD_COUNTERS.items()}
+    for reason in FALLBACK_REASONS:
+        paths[f"{FALLBACK}{reason}"] = ("vpp_ipcomp_sa_offload_fallback", reason.replace("-", "_"))
+    checked = 0
+    for path, (stem, reason) in paths.items():
+        rows = stats[path]
+        for index, name in enumerate(names):
+            if not name:
+                continue
+            labels = {("sa", name)} | ({("reason", reason)} if reason else set())
+            for unit, column in (("packets", 0), ("bytes", 1)):
+                value = sum(row[index][column] for row in rows)
+                assert series[(f"{stem}_{unit}_total", frozenset(labels))] == value, path
+            checked += 1
+    assert checked == len(paths) == 7
+
+
+def _check_offload_devices(series: Series, stats: Any) -> None:
+    """Device families per device and queue pair, and the latency buckets
+    per queue pair, against VPPStats."""
+    from vppcomp.metrics.collectors.ipcomp import OFFLOAD_COUNTERS
+
+    devices = stats["/net/ipcomp/offload/devices"]
+    assert devices == [DEVICE]
+    families = {c: f"{family}_total" for c, (family, _) in OFFLOAD_COUNTERS.items()}
+    families["inflight"] = "vpp_ipcomp_offload_inflight_ops"
+    for counter, family in families.items():
+        rows = stats[f"/net/ipcomp/offload/{counter}"]
+        assert len(rows) == 2  # main thread and one worker: two queue pairs
+        for qp, row in enumerate(rows):
+            key = frozenset({("device", DEVICE), ("queue_pair", str(qp))})
+            assert series[(family, key)] == row[0], (counter, qp)
+    enqueued = "vpp_ipcomp_offload_enqueued_ops_total"
+    assert series[(enqueued, frozenset({("device", DEVICE), ("queue_pair", "0")}))] == 0
+    assert series[(enqueued, frozenset({("device", DEVICE), ("queue_pair", "1")}))] > 0
+    hist = stats["/net/ipcomp/offload/latency-clocks"]
+    for qp, bins in enumerate(hist.bins):
+        cumulative = 0
+        for index, count in enumerate(bins):
+            cumulative += count
+            last = index == len(bins) - 1
+            le = "+Inf" if last else floatToGoString(2 ** (hist.min_exp + index + 1) - 1)
+            key = frozenset({("queue_pair", str(qp)), ("le", le)})
+            assert series[("vpp_ipcomp_offload_latency_clocks_bucket", key)] == cumulative, le
+    assert sum(map(sum, hist.bins)) > 0
+
+
 def test_sa_and_engine_info_from_the_binary_api(
     vpp_factory: Callable[..., Any],
     ipcomp_plugin: PluginBuild,  # noqa: F811
@@ -308,8 +418,6 @@ def test_sa_and_engine_info_from_the_binary_api(
         for name, labels in series
         if name == "vpp_ipcomp_engine_info"
     }
-    from vppcomp.metrics.collectors.ipcomp import engine_names
-
     stats = StatsClient(str(vpp.stats_socket)).snapshot()
     assert [engines[i] for i in sorted(engines)] == engine_names(stats)
     assert directory.failures == 0

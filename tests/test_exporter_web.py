@@ -116,9 +116,11 @@ def test_json_views(service: Service) -> None:
     assert sas[0]["saved_bytes"] == into - out
     assert sas[0]["compression_ratio"] == pytest.approx(out / into)
     engines = httpx.get(f"{service.url}/api/ipcomp/engines").json()["items"]
-    assert [e["engine"] for e in engines] == ["zlib", "isal"]
-    calls = snap["/net/ipcomp/engine/calls/compress"].sum(axis=0)[1]
-    assert engines[1]["ops"]["compress"]["ops"] == calls[0]
+    assert [e["engine"] for e in engines] == ["zlib", "isal", "compressdev"]
+    calls = snap["/net/ipcomp/engine/calls/compress"].sum(axis=0)
+    assert engines[1]["ops"]["compress"]["ops"] == calls[1, 0]
+    assert engines[2]["ops"]["compress"]["ops"] == calls[2, 0]
+    assert engines[2]["gauges"]["inflight"] == snap["/net/ipcomp/engine/compressdev/inflight"]
     assert engines[0]["gauges"]["priority"] == snap["/net/ipcomp/engine/zlib/priority"]
     events = httpx.get(f"{service.url}/api/ipcomp/events", params={"limit": 2}).json()["items"]
     assert len(events) == 2

@@ -4,7 +4,9 @@ A :class:`Scrape` bundles the snapshot, the options and the counter guard.
 :meth:`Scrape.vector` turns one counter vector (``/if/rx``, ``/node/errors``)
 plus the identities along its index axis (:class:`Entities`) into counter
 families: threads summed (or kept, with a ``thread`` label), made monotonic by
-the guard, all-zero series dropped when asked.
+the guard, all-zero series dropped when asked. Vectors whose thread axis is an
+entity of its own (an offload device's queue pairs: each VPP thread owns the
+queue pair of its index) keep threads under that label whatever the options.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Entities:
     labels: tuple[str, ...]
     ids: list[Hashable | None]
     rows: list[dict[str, str] | None]
-    _per_thread: dict[int, tuple[list[dict[str, str] | None], np.ndarray]] = field(
+    _per_thread: dict[tuple[int, str], tuple[list[dict[str, str] | None], np.ndarray]] = field(
         default_factory=dict, repr=False
     )
     _valid: np.ndarray | None = field(default=None, repr=False)
@@ -55,17 +57,26 @@ class Entities:
             self._valid = np.fromiter((r is not None for r in self.rows), bool, len(self.rows))
         return self._valid
 
-    def per_thread(self, threads: int) -> tuple[list[dict[str, str] | None], np.ndarray]:
-        """Rows and validity mask for ``index * threads + thread`` order."""
-        cached = self._per_thread.get(threads)
+    def per_thread(
+        self, threads: int, label: str = "thread"
+    ) -> tuple[list[dict[str, str] | None], np.ndarray]:
+        """Rows (the thread index as ``label``) and validity mask for
+        ``index * threads + thread`` order."""
+        cached = self._per_thread.get((threads, label))
         if cached is None:
             rows: list[dict[str, str] | None] = []
             for row in self.rows:
                 for thread in range(threads):
-                    rows.append(None if row is None else {**row, "thread": str(thread)})
+                    rows.append(None if row is None else {**row, label: str(thread)})
             cached = (rows, np.repeat(self.valid(), threads))
-            self._per_thread[threads] = cached
+            self._per_thread[(threads, label)] = cached
         return cached
+
+    def with_label(self, label: str, value: str) -> Entities:
+        """The same entities with one more label of a fixed value (e.g. the
+        ``reason`` of one of several vectors joined into one family)."""
+        rows = [None if row is None else {**row, label: value} for row in self.rows]
+        return Entities((*self.labels, label), self.ids, rows)
 
 
 class EpochCache:
@@ -116,25 +127,41 @@ class Scrape:
         vector columns, so no collector walks them)."""
         return [path for path in self.snapshot.values if path.startswith(prefix)]
 
-    def series(self, path: str, entities: Entities, *, filter_path: bool = True) -> Series | None:
+    def thread_label(self, split: str | None = None) -> str | None:
+        """The label that keeps VPP threads apart: ``split`` when the thread
+        axis is an entity of its own (``queue_pair``), ``thread`` with
+        ``--per-thread``, else ``None`` (threads summed)."""
+        return split or ("thread" if self.options.per_thread else None)
+
+    def series(
+        self,
+        path: str,
+        entities: Entities,
+        *,
+        filter_path: bool = True,
+        split: str | None = None,
+    ) -> Series | None:
         """The counter vector at ``path`` as monotonic series, or ``None``
         when it is absent or filtered out. Indices beyond ``entities`` or the
         vector are ignored. ``filter_path=False`` skips the include/exclude
-        check on ``path`` (for entities filtered by their own paths)."""
+        check on ``path`` (for entities filtered by their own paths);
+        ``split`` is the label threads are always kept under (see
+        :meth:`thread_label`)."""
         if path not in self.snapshot or (filter_path and not self.options.wants(path)):
             return None
         array = self.snapshot[path]
         n = min(array.shape[1], len(entities.ids))
         array = array[:, :n]
         ids = entities.ids if n == len(entities.ids) else entities.ids[:n]
-        if self.options.per_thread:
+        label = self.thread_label(split)
+        if label is not None:
             threads = array.shape[0]
             data = self.guard.apply(path, np.moveaxis(array, 0, 1), ids)
-            all_rows, all_valid = entities.per_thread(threads)
+            all_rows, all_valid = entities.per_thread(threads, label)
             return Series(
                 self.snapshot.type(path),
                 data.reshape(n * threads, *array.shape[2:]),
-                (*entities.labels, "thread"),
+                (*entities.labels, label),
                 all_rows[: n * threads],
                 all_valid[: n * threads],
                 [i for i in ids for _ in range(threads)],
@@ -164,12 +191,13 @@ class Scrape:
         names: Sequence[tuple[str, str]],
         *,
         filter_path: bool = True,
+        split: str | None = None,
     ) -> list[Metric]:
         """Counter families for the vector at ``path`` (see :meth:`series`).
 
         ``names`` holds ``(family, help)`` pairs: one for a simple counter
         vector, two (packets, bytes) for a combined one."""
-        series = self.series(path, entities, filter_path=filter_path)
+        series = self.series(path, entities, filter_path=filter_path, split=split)
         if series is None:
             return []
         keep = self.keep(series)
@@ -190,20 +218,22 @@ class Scrape:
         documentation: str,
         labels: dict[str, str],
         exact_sum: float | None = None,
+        split: str | None = None,
     ) -> list[Metric]:
         """The log2 histogram at ``path`` as one Prometheus histogram family
-        (summed over threads, or one series per thread), buckets kept
-        monotonic by the guard. ``exact_sum`` (threads summed only) adds
-        ``_sum`` and ``_count``. Empty when absent, filtered or all zero with
-        ``used_only``."""
+        (summed over threads, or one series per thread labelled as
+        :meth:`thread_label` says), buckets kept monotonic by the guard.
+        ``exact_sum`` (threads summed only) adds ``_sum`` and ``_count``.
+        Empty when absent, filtered or all zero with ``used_only``."""
         if not self.wants(path) or self.snapshot.type(path) != StatType.HISTOGRAM_LOG2:
             return []
         hist: Log2Histogram = self.snapshot[path]
         if hist.bins.shape[0] == 0 or hist.bins.shape[1] == 0:
             return []
-        if self.options.per_thread:
+        label = self.thread_label(split)
+        if label is not None:
             bins = self.guard.apply(path, hist.bins)
-            rows = [{**labels, "thread": str(t)} for t in range(len(bins))]
+            rows = [{**labels, label: str(t)} for t in range(len(bins))]
             sums = None
         else:
             bins = self.guard.apply(path, hist.total()[None, :])

@@ -5,14 +5,26 @@
   ``vpp_ipcomp_sa_saved_bytes_total`` (compressed-in minus compressed-out
   bytes, a counter, so ``rate()`` is exact) and
   ``vpp_ipcomp_sa_compression_ratio`` (cumulative out/in bytes, as
-  plugin/README.md defines it);
+  plugin/README.md defines it); the asynchronous engines' path per SA:
+  ``offload-hw`` and ``offload-dropped``, and the five
+  ``offload-fallback-<reason>`` vectors as one family per unit with a
+  ``reason`` label (``queue_full``, ``device_error``, ``no_device``,
+  ``too_big``, ``data_error``);
 * per engine (label ``engine``, ``op``): calls, input bytes and clocks
   (``/net/ipcomp/engine/{calls,clocks}/<op>``, indexed by engine), gauges
   ``/net/ipcomp/engine/<name>/*`` and clock histograms whose ``_sum`` is the
   exact clock counter;
 * payload-size histograms ``/net/ipcomp/hist/*`` (``_count`` but no ``_sum``:
   the plugin does not publish the sum), the SA and tunnel gauges, and the
-  number of events written to the ``/net/ipcomp/events`` ring.
+  number of events written to the ``/net/ipcomp/events`` ring;
+* offload devices (label ``device`` from ``/net/ipcomp/offload/devices``,
+  ``queue_pair``): the ``/net/ipcomp/offload/*`` counters, the in-flight
+  gauge and the enqueue-to-dequeue latency histogram (buckets only, label
+  ``queue_pair``: the plugin keeps it per queue pair, not per device). Their
+  ``[thread]`` axis is the queue pair (each VPP thread owns the queue pair of
+  its index), so it is always kept, as ``queue_pair``, and never summed nor
+  relabelled ``thread`` by ``--per-thread``. Nothing is exported for them
+  while no device is named (no ``compressdev`` section).
 
 Engine indices (registration order, plugin/README.md) are taken as the order
 in which the engines' ``.../sas`` gauges appear in the directory: the plugin
@@ -28,10 +40,12 @@ import numpy as np
 from prometheus_client.core import Metric
 
 from vppcomp.metrics import families
+from vppcomp.metrics.collectors.base import metric_word
 from vppcomp.metrics.scrape import Entities, EpochCache, Scrape, Series
 from vppcomp.statseg.snapshot import RingBuffer, Snapshot
 
 PREFIX = "/net/ipcomp/"
+SA_PREFIX = "/net/ipcomp/sa/"
 SA_NAMES = "/net/ipcomp/sa/names"
 ENGINE_PREFIX = "/net/ipcomp/engine/"
 OPS = ("compress", "decompress")
@@ -48,6 +62,20 @@ SA_COUNTERS: dict[str, tuple[str, str, str]] = {
     "rx-errors": ("vpp_ipcomp_sa_rx_errors", "received and dropped", "IPComp header + data"),
     "tx-errors": ("vpp_ipcomp_sa_tx_errors", "dropped on the send side", "payload"),
 }
+
+#: asynchronous-engine /net/ipcomp/sa/<counter> -> (family stem, packets meaning, bytes meaning)
+SA_OFFLOAD_COUNTERS: dict[str, tuple[str, str, str]] = {
+    "offload-hw": ("vpp_ipcomp_sa_offload_hw", "processed by an offload device", "input"),
+    "offload-dropped": (
+        "vpp_ipcomp_sa_offload_dropped",
+        "dropped by the offload policy drop instead of a fallback",
+        "input",
+    ),
+}
+
+#: /net/ipcomp/sa/offload-fallback-<reason>, exported as one family with a ``reason`` label
+FALLBACK = "/net/ipcomp/sa/offload-fallback-"
+FALLBACK_REASONS = ("queue-full", "device-error", "no-device", "too-big", "data-error")
 
 #: /net/ipcomp/engine/<name>/<gauge> -> (family, help)
 ENGINE_GAUGES: dict[str, tuple[str, str]] = {
@@ -69,6 +97,29 @@ PAYLOAD_HISTOGRAMS: dict[str, str] = {
     "/net/ipcomp/hist/decompress-out-bytes": "decompress",
 }
 EVENTS = "/net/ipcomp/events"
+
+OFFLOAD_PREFIX = "/net/ipcomp/offload/"
+DEVICES = "/net/ipcomp/offload/devices"
+QUEUE_PAIR = "queue_pair"
+#: /net/ipcomp/offload/<counter> (simple ``[queue pair][device]``) -> (family, help)
+OFFLOAD_COUNTERS: dict[str, tuple[str, str]] = {
+    "enqueued": ("vpp_ipcomp_offload_enqueued_ops", "Operations the device accepted"),
+    "dequeued": ("vpp_ipcomp_offload_dequeued_ops", "Operations back from the device, any status"),
+    "enqueue-errors": (
+        "vpp_ipcomp_offload_enqueue_error_ops",
+        "Operations the enqueue refused: queue pair full",
+    ),
+    "dequeue-errors": (
+        "vpp_ipcomp_offload_dequeue_error_ops",
+        "Operations back with an error status",
+    ),
+    "out-of-space": (
+        "vpp_ipcomp_offload_out_of_space_ops",
+        "Operations back out of space: incompressible, bomb, or beyond mbuf-size",
+    ),
+}
+OFFLOAD_INFLIGHT = "/net/ipcomp/offload/inflight"
+OFFLOAD_LATENCY = "/net/ipcomp/offload/latency-clocks"
 CALLS = "/net/ipcomp/engine/calls/<op>, indexed by engine"
 CLOCKS = "/net/ipcomp/engine/clocks/<op>, indexed by engine"
 
@@ -97,9 +148,11 @@ class IpcompCollector:
             names = snap[SA_NAMES]
             sas = self._cache.get(SA_NAMES, names, lambda: Entities.named("sa", names))
             yield from self._sa(scrape, sas)
+            yield from self._sa_offload(scrape, sas)
         engines = self._cache.get("engines", snap.types, lambda: engine_names(snap))
         yield from self._engines(scrape, engines)
         yield from self._payload(scrape)
+        yield from self._offload_devices(scrape)
         if scrape.wants(EVENTS) and isinstance(snap[EVENTS], RingBuffer):
             ring: RingBuffer = snap[EVENTS]
             total = scrape.guard.apply(EVENTS, np.array([sum(t.sequence for t in ring.threads)]))
@@ -118,20 +171,60 @@ class IpcompCollector:
 
     def _sa(self, scrape: Scrape, sas: Entities) -> Iterable[Metric]:
         for counter, (stem, packets, octets) in SA_COUNTERS.items():
-            path = f"/net/ipcomp/sa/{counter}"
-            yield from scrape.vector(
-                path,
-                sas,
-                [
-                    (f"{stem}_packets", f"Packets {packets} ({path})."),
-                    (f"{stem}_bytes", f"Bytes: {octets} ({path})."),
-                ],
-            )
+            yield from _sa_vector(scrape, f"{SA_PREFIX}{counter}", sas, stem, packets, octets)
         compressed_in = scrape.series("/net/ipcomp/sa/compressed-in", sas)
         compressed_out = scrape.series("/net/ipcomp/sa/compressed-out", sas)
         if compressed_in is None or compressed_out is None:
             return
         yield from self._derived(scrape, compressed_in, compressed_out)
+
+    def _sa_offload(self, scrape: Scrape, sas: Entities) -> Iterable[Metric]:
+        """Hardware path, drops and software fallback (one family, label
+        ``reason``) of the SAs of asynchronous engines."""
+        for counter, (stem, packets, octets) in SA_OFFLOAD_COUNTERS.items():
+            yield from _sa_vector(scrape, f"{SA_PREFIX}{counter}", sas, stem, packets, octets)
+        fallback: list[Metric] = []
+        for reason in FALLBACK_REASONS:
+            entities = self._cache.get(
+                f"fallback:{reason}",
+                sas,
+                lambda reason=reason: sas.with_label("reason", metric_word(reason)),
+            )
+            fallback += _sa_vector(
+                scrape,
+                f"{FALLBACK}{reason}",
+                entities,
+                "vpp_ipcomp_sa_offload_fallback",
+                "taken by the software fallback instead of the offload device",
+                "input",
+                f"{FALLBACK}<reason>",
+            )
+        yield from families.merge(fallback)
+
+    def _offload_devices(self, scrape: Scrape) -> Iterable[Metric]:
+        """Counters and in-flight gauge per device and queue pair, and the
+        latency histogram per queue pair; nothing while no device is named."""
+        if DEVICES not in scrape.snapshot:
+            return
+        names = scrape.snapshot[DEVICES]
+        devices = self._cache.get(DEVICES, names, lambda: Entities.named("device", names))
+        if not devices.valid().any():
+            return
+        for counter, (family, text) in OFFLOAD_COUNTERS.items():
+            path = f"{OFFLOAD_PREFIX}{counter}"
+            yield from scrape.vector(
+                path, devices, [(family, f"{text} ({path}).")], split=QUEUE_PAIR
+            )
+        if scrape.wants(OFFLOAD_INFLIGHT):
+            yield _inflight(scrape.snapshot[OFFLOAD_INFLIGHT], devices)
+        yield from scrape.histogram(
+            OFFLOAD_LATENCY,
+            "vpp_ipcomp_offload_latency_clocks",
+            "CPU clock cycles from enqueue to dequeue per offload operation (log2 buckets; "
+            f"{OFFLOAD_LATENCY}).",
+            {},
+            split=QUEUE_PAIR,
+        )
 
     def _derived(self, scrape: Scrape, into: Series, out: Series) -> Iterable[Metric]:
         n = min(len(into.data), len(out.data))
@@ -167,7 +260,9 @@ class IpcompCollector:
         clocks: dict[str, Series] = {}
         for op in OPS:
             entities = self._cache.get(
-                f"engine-op:{op}", engines, lambda op=op: _engine_op_entities(engines, op)
+                f"engine-op:{op}",
+                engines,
+                lambda op=op: Entities.named("engine", engines).with_label("op", op),
             )
             calls = f"{ENGINE_PREFIX}calls/{op}"
             merged += scrape.vector(
@@ -262,7 +357,40 @@ class IpcompCollector:
         yield from families.merge(merged)
 
 
-def _engine_op_entities(engines: list[str], op: str) -> Entities:
-    return Entities(
-        ("engine", "op"), [f"{e}/{op}" for e in engines], [{"engine": e, "op": op} for e in engines]
+def _sa_vector(
+    scrape: Scrape,
+    path: str,
+    sas: Entities,
+    stem: str,
+    packets: str,
+    octets: str,
+    source: str | None = None,
+) -> list[Metric]:
+    """``<stem>_packets_total`` and ``<stem>_bytes_total`` from the combined
+    per-SA vector at ``path`` (``source``: the path named in the help text,
+    default ``path``)."""
+    source = source or path
+    return scrape.vector(
+        path,
+        sas,
+        [
+            (f"{stem}_packets", f"Packets {packets} ({source})."),
+            (f"{stem}_bytes", f"Bytes: {octets} ({source})."),
+        ],
+    )
+
+
+def _inflight(array: np.ndarray, devices: Entities) -> Metric:
+    """The ``[queue pair][device]`` in-flight vector as a gauge (no guard:
+    it goes down when operations come back)."""
+    n = min(array.shape[1], len(devices.rows))
+    threads = array.shape[0]
+    rows, valid = devices.per_thread(threads, QUEUE_PAIR)
+    return families.gauge(
+        "vpp_ipcomp_offload_inflight_ops",
+        f"Operations on the device now ({OFFLOAD_INFLIGHT}).",
+        (*devices.labels, QUEUE_PAIR),
+        rows[: n * threads],
+        np.moveaxis(array[:, :n], 0, 1).reshape(-1),
+        np.flatnonzero(valid[: n * threads]),
     )
