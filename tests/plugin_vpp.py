@@ -229,6 +229,25 @@ def error_counter(stats: Any, node: str, name: str) -> int:
         return 0
 
 
+def assert_send_counters(stats: Any, outer: int, expect: dict[str, list[int]], frames: int) -> None:
+    """SA 0's send-side counters and the compress node's counters equal what
+    the capture showed: ``expect[verdict]`` is ``[packets, bytes in, bytes
+    out]`` for compressed, ``[packets, bytes]`` otherwise; every one of the
+    ``frames`` sent was sized by the payload histogram."""
+    assert sa_counter(stats, "compressed-in", 0) == tuple(expect["compressed"][:2])
+    assert sa_counter(stats, "compressed-out", 0) == (
+        expect["compressed"][0],
+        expect["compressed"][2],
+    )
+    assert sa_counter(stats, "bypass", 0) == tuple(expect["bypass"])
+    assert sa_counter(stats, "incompressible", 0) == tuple(expect["incompressible"])
+    assert sa_counter(stats, "tx-errors", 0) == (0, 0)
+    node = f"ipcomp{outer}-compress"
+    for verdict in ("compressed", "bypass", "incompressible"):
+        assert error_counter(stats, node, verdict) == expect[verdict][0], verdict
+    assert stats["/net/ipcomp/hist/compress-in-bytes"].sum() == frames
+
+
 def read_events(stats: Any) -> list[dict[str, Any]]:
     """Every record still in /net/ipcomp/events, oldest first per thread,
     decoded as README.md documents the format."""

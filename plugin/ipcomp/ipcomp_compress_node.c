@@ -87,6 +87,20 @@ format_ipcomp_compress_trace (u8 *s, va_list *args)
 		 ipcomp_compress_error_counters[t->error].desc);
 }
 
+/* Record a compress node's verdict on a traced buffer */
+static_always_inline void
+ipcomp_compress_trace (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_buffer_t *b,
+		       const ipcomp_sa_t *sa, u32 in_len, u32 out_len, u32 error)
+{
+  ipcomp_compress_trace_t *tr = vlib_add_trace (vm, node, b, sizeof (*tr));
+  tr->sa_index = sa ? sa->id : ~0;
+  tr->cpi = sa ? sa->cpi : 0;
+  tr->in_len = in_len;
+  tr->out_len = out_len;
+  tr->error = error;
+  tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
+}
+
 /* Compress 'len' bytes of payload that start 'offset' bytes into the buffer
  * and, when that pays, replace them with IPComp header + deflate data.
  * Returns the verdict as a node error code; *out_len is the new payload
@@ -339,16 +353,9 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 
     trace:
       if (PREDICT_FALSE (b[0]->flags & VLIB_BUFFER_IS_TRACED))
-	{
-	  ipcomp_compress_trace_t *tr = vlib_add_trace (vm, node, b[0], sizeof (*tr));
-	  tr->sa_index = sa ? sa->id : ~0;
-	  tr->cpi = sa ? sa->cpi : 0;
-	  tr->in_len = len;
-	  tr->out_len =
-	    next[0] == IPCOMP_COMPRESS_NEXT_DROP ? 0 : vlib_buffer_length_in_chain (vm, b[0]);
-	  tr->error = error;
-	  tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
-	}
+	ipcomp_compress_trace (
+	  vm, node, b[0], sa, len,
+	  next[0] == IPCOMP_COMPRESS_NEXT_DROP ? 0 : vlib_buffer_length_in_chain (vm, b[0]), error);
     done:
       b += 1;
       next += 1;
@@ -524,15 +531,8 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
       counts[error]++;
     trace:
       if (PREDICT_FALSE (b[0]->flags & VLIB_BUFFER_IS_TRACED))
-	{
-	  ipcomp_compress_trace_t *tr = vlib_add_trace (vm, node, b[0], sizeof (*tr));
-	  tr->sa_index = sa ? sa->id : ~0;
-	  tr->cpi = sa ? sa->cpi : 0;
-	  tr->in_len = len;
-	  tr->out_len = vlib_buffer_length_in_chain (vm, b[0]);
-	  tr->error = error;
-	  tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
-	}
+	ipcomp_compress_trace (vm, node, b[0], sa, len, vlib_buffer_length_in_chain (vm, b[0]),
+			       error);
     done:
       b += 1;
       next += 1;
