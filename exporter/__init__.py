@@ -1,3 +1,1 @@
-"""vppcomp: IPComp offload for FD.io VPP and the telemetry stack that watches it."""
-
-__version__ = "0.1.0"
+"""The exporter: Prometheus collectors over stats-segment snapshots, and the web app."""

@@ -20,9 +20,9 @@ from servers import instant_query, prometheus_server, wait_for_series
 from test_exporter_web import Service
 
 from vppcomp.cli import build_parser
-from vppcomp.metrics.collectors import build_collectors
-from vppcomp.metrics.exporter import Exporter
-from vppcomp.metrics.options import Options
+from vppcomp.exporter.metrics.collectors import build_collectors
+from vppcomp.exporter.metrics.exporter import Exporter
+from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.recording import read_frames
 from vppcomp.statseg.replay import SegmentServer, replay

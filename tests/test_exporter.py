@@ -24,12 +24,12 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from vppcomp.metrics.collectors import COLLECTORS, build_collectors
-from vppcomp.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
-from vppcomp.metrics.exporter import Exporter
-from vppcomp.metrics.exposition import render_text
-from vppcomp.metrics.guard import CounterGuard
-from vppcomp.metrics.options import Options
+from vppcomp.exporter.metrics.collectors import COLLECTORS, build_collectors
+from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
+from vppcomp.exporter.metrics.exporter import Exporter
+from vppcomp.exporter.metrics.exposition import render_text
+from vppcomp.exporter.metrics.guard import CounterGuard
+from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import HEADER, StatType
 from vppcomp.statseg.replay import SegmentServer
@@ -382,7 +382,7 @@ def test_offload_families_by_device_queue_pair_and_reason(
 ) -> None:
     """Device counters are per queue pair (= VPP thread) with or without
     ``--per-thread``; the five fallback vectors are one family by ``reason``."""
-    from vppcomp.metrics.collectors.ipcomp import FALLBACK_REASONS, OFFLOAD_COUNTERS
+    from vppcomp.exporter.metrics.collectors.ipcomp import FALLBACK_REASONS, OFFLOAD_COUNTERS
 
     snap = exporter_snapshot()
     series = parse(scrape(make_exporter(Path(server.socket_path), per_thread=per_thread)))

@@ -32,12 +32,12 @@ from plugin_vpp import (
 from prometheus_client.utils import floatToGoString
 from test_plugin_compressdev import cdev_plugin  # noqa: F401 - fixture
 
-from vppcomp.metrics.collectors import build_collectors
-from vppcomp.metrics.collectors.ipcomp import engine_names
-from vppcomp.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
-from vppcomp.metrics.exporter import Exporter
-from vppcomp.metrics.exposition import render_text
-from vppcomp.metrics.options import Options
+from vppcomp.exporter.metrics.collectors import build_collectors
+from vppcomp.exporter.metrics.collectors.ipcomp import engine_names
+from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
+from vppcomp.exporter.metrics.exporter import Exporter
+from vppcomp.exporter.metrics.exposition import render_text
+from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -142,7 +142,7 @@ def test_interfaces_and_errors_equal_vpp_papi_and_cli(vpp: Any) -> None:
 
 
 def _simple_families() -> list[str]:
-    from vppcomp.metrics.collectors.interfaces import SIMPLE
+    from vppcomp.exporter.metrics.collectors.interfaces import SIMPLE
 
     return [SIMPLE[c][0] + "_total" for c in IF_SIMPLE]
 
@@ -343,7 +343,11 @@ def test_offload_values_equal_vpp_papi(
 
 def _check_offload_sa(series: Series, stats: Any) -> None:
     """Per-SA offload families against VPPStats, every reason included."""
-    from vppcomp.metrics.collectors.ipcomp import FALLBACK, FALLBACK_REASONS, SA_OFFLOAD_COUNTERS
+    from vppcomp.exporter.metrics.collectors.ipcomp import (
+        FALLBACK,
+        FALLBACK_REASONS,
+        SA_OFFLOAD_COUNTERS,
+    )
 
     names = stats["/net/ipcomp/sa/names"]
     paths = {f"/net/ipcomp/sa/{c}": (stem, None) for c, (stem, *_) in SA_OFFLOAD_COUNTERS.items()}
@@ -366,7 +370,7 @@ def _check_offload_sa(series: Series, stats: Any) -> None:
 def _check_offload_devices(series: Series, stats: Any) -> None:
     """Device families per device and queue pair, and the latency buckets
     per queue pair, against VPPStats."""
-    from vppcomp.metrics.collectors.ipcomp import OFFLOAD_COUNTERS
+    from vppcomp.exporter.metrics.collectors.ipcomp import OFFLOAD_COUNTERS
 
     devices = stats["/net/ipcomp/offload/devices"]
     assert devices == [DEVICE]

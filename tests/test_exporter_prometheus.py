@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from vppcomp.metrics.collectors import build_collectors
-from vppcomp.metrics.exporter import Exporter
-from vppcomp.metrics.options import Options
+from vppcomp.exporter.metrics.collectors import build_collectors
+from vppcomp.exporter.metrics.exporter import Exporter
+from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.replay import SegmentServer
 

@@ -22,13 +22,13 @@ from prometheus_client.openmetrics.parser import (
 )
 
 from vppcomp.cli import build_parser
-from vppcomp.metrics.collectors import build_collectors
-from vppcomp.metrics.exporter import Exporter
-from vppcomp.metrics.options import Options
+from vppcomp.exporter.metrics.collectors import build_collectors
+from vppcomp.exporter.metrics.exporter import Exporter
+from vppcomp.exporter.metrics.options import Options
+from vppcomp.exporter.web.app import create_app
+from vppcomp.exporter.web.commands import options_from, parse_listen
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.replay import SegmentServer
-from vppcomp.web.app import create_app
-from vppcomp.web.commands import options_from, parse_listen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

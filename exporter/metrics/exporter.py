@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 from prometheus_client.core import Metric
 
-from vppcomp.metrics import exposition, families
-from vppcomp.metrics.collectors import Collector
-from vppcomp.metrics.guard import CounterGuard
-from vppcomp.metrics.options import Options
-from vppcomp.metrics.scrape import Scrape
+from vppcomp.exporter.metrics import exposition, families
+from vppcomp.exporter.metrics.collectors import Collector
+from vppcomp.exporter.metrics.guard import CounterGuard
+from vppcomp.exporter.metrics.options import Options
+from vppcomp.exporter.metrics.scrape import Scrape
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import SegmentBusy, SegmentError, StatsUnavailable
 from vppcomp.statseg.snapshot import Snapshot

@@ -3,7 +3,7 @@
 :func:`render_text` writes the layout of prometheus-client's
 ``generate_latest`` (HELP, TYPE, samples with labels sorted by name) but
 formats each distinct label set once per scrape, however many families share
-it, reads :class:`~vppcomp.metrics.families.SampleView` without making
+it, reads :class:`~vppcomp.exporter.metrics.families.SampleView` without making
 ``Sample`` objects, and prints integer values exactly (``18446744073709551615``, not a
 rounded float). All names this exporter emits are legacy-valid, so no name
 escaping is involved. OpenMetrics goes through prometheus-client unchanged.
@@ -19,7 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.utils import floatToGoString
 
-from vppcomp.metrics.families import SampleView
+from vppcomp.exporter.metrics.families import SampleView
 
 TEXT_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 OPENMETRICS_CONTENT_TYPE = openmetrics.CONTENT_TYPE_LATEST

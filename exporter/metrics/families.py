@@ -4,7 +4,7 @@ A family's ``samples`` is a :class:`SampleView`: the family's label rows
 (shared, read-only dicts that callers cache per stats epoch), its values (a
 numpy array or a list) and the indices of the rows to keep. prometheus-client
 iterates it like the usual list of ``Sample`` tuples (OpenMetrics goes through
-it unchanged); :func:`vppcomp.metrics.exposition.render_text` reads
+it unchanged); :func:`vppcomp.exporter.metrics.exposition.render_text` reads
 :meth:`SampleView.pairs` directly. A scrape at ten thousand interfaces thus
 holds arrays, not a quarter of a million ``Sample`` objects.
 """

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 import numpy as np
 from prometheus_client.core import Metric
 
-from vppcomp.metrics import families
-from vppcomp.metrics.guard import CounterGuard
-from vppcomp.metrics.options import Options
+from vppcomp.exporter.metrics import families
+from vppcomp.exporter.metrics.guard import CounterGuard
+from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.layout import StatType
 from vppcomp.statseg.snapshot import Log2Histogram, Snapshot
 

@@ -9,7 +9,7 @@
   last good read is; 200 when reachable, 503 otherwise.
 * ``GET /api/interfaces``, ``/api/ipcomp/sas``, ``/api/ipcomp/engines``,
   ``/api/ipcomp/events?limit=N``: JSON views of a fresh snapshot
-  (:mod:`vppcomp.web.views`); 503 with ``{"error": ...}`` without VPP.
+  (:mod:`vppcomp.exporter.web.views`); 503 with ``{"error": ...}`` without VPP.
 
 Handlers are plain functions, so Starlette runs them in its thread pool and
 concurrent requests never block the event loop; the exporter serialises
@@ -27,11 +27,11 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from vppcomp import __version__
-from vppcomp.metrics.exporter import READ_ERRORS, Exporter
+from vppcomp.exporter.metrics.exporter import READ_ERRORS, Exporter
+from vppcomp.exporter.web import views
 from vppcomp.statseg.client import receive_segment_fd
 from vppcomp.statseg.layout import StatsUnavailable
 from vppcomp.statseg.snapshot import Snapshot
-from vppcomp.web import views
 
 
 def create_app(exporter: Exporter) -> FastAPI:

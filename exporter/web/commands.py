@@ -11,8 +11,8 @@ import argparse
 import os
 from typing import Any
 
-from vppcomp.metrics.collectors import COLLECTORS, build_collectors
-from vppcomp.metrics.options import Options
+from vppcomp.exporter.metrics.collectors import COLLECTORS, build_collectors
+from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import DEFAULT_SOCKET
 
 DEFAULT_LISTEN = "127.0.0.1:9482"
@@ -122,10 +122,10 @@ def options_from(args: argparse.Namespace) -> Options:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from vppcomp.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
-    from vppcomp.metrics.exporter import Exporter
+    from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
+    from vppcomp.exporter.metrics.exporter import Exporter
+    from vppcomp.exporter.web.app import create_app
     from vppcomp.statseg.client import StatsClient
-    from vppcomp.web.app import create_app
 
     host, port = parse_listen(args.listen)
     collectors = build_collectors(

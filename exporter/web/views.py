@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from vppcomp.metrics.collectors.interfaces import DELETED
-from vppcomp.metrics.collectors.ipcomp import (
+from vppcomp.exporter.metrics.collectors.interfaces import DELETED
+from vppcomp.exporter.metrics.collectors.ipcomp import (
     ENGINE_GAUGES,
     ENGINE_PREFIX,
     EVENTS,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from vppcomp.metrics.collectors.base import Collector
-from vppcomp.metrics.collectors.buffers import BufferPoolCollector
-from vppcomp.metrics.collectors.errors import ErrorCollector
-from vppcomp.metrics.collectors.interfaces import InterfaceCollector
-from vppcomp.metrics.collectors.ipcomp import IpcompCollector
-from vppcomp.metrics.collectors.memory import MemoryCollector
-from vppcomp.metrics.collectors.nodes import NodeCollector
-from vppcomp.metrics.collectors.system import SystemCollector
+from vppcomp.exporter.metrics.collectors.base import Collector
+from vppcomp.exporter.metrics.collectors.buffers import BufferPoolCollector
+from vppcomp.exporter.metrics.collectors.errors import ErrorCollector
+from vppcomp.exporter.metrics.collectors.interfaces import InterfaceCollector
+from vppcomp.exporter.metrics.collectors.ipcomp import IpcompCollector
+from vppcomp.exporter.metrics.collectors.memory import MemoryCollector
+from vppcomp.exporter.metrics.collectors.nodes import NodeCollector
+from vppcomp.exporter.metrics.collectors.system import SystemCollector
 
 #: name -> collector class; all run unless disabled (``--no-collector NAME``)
 COLLECTORS: dict[str, type[Collector]] = {

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from prometheus_client.core import Metric
 
-from vppcomp.metrics.scrape import Scrape
+from vppcomp.exporter.metrics.scrape import Scrape
 
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_]+")
 

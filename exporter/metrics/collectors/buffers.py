@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from prometheus_client.core import Metric
 
-from vppcomp.metrics import families
-from vppcomp.metrics.scrape import Scrape
+from vppcomp.exporter.metrics import families
+from vppcomp.exporter.metrics.scrape import Scrape
 
 PREFIX = "/buffer-pools/"
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from prometheus_client.core import Metric
 
-from vppcomp.metrics.options import Options
-from vppcomp.metrics.scrape import Entities, EpochCache, Scrape
+from vppcomp.exporter.metrics.options import Options
+from vppcomp.exporter.metrics.scrape import Entities, EpochCache, Scrape
 from vppcomp.statseg.snapshot import Snapshot
 
 VECTOR = "/node/errors"

@@ -39,9 +39,9 @@ from collections.abc import Iterable
 import numpy as np
 from prometheus_client.core import Metric
 
-from vppcomp.metrics import families
-from vppcomp.metrics.collectors.base import metric_word
-from vppcomp.metrics.scrape import Entities, EpochCache, Scrape, Series
+from vppcomp.exporter.metrics import families
+from vppcomp.exporter.metrics.collectors.base import metric_word
+from vppcomp.exporter.metrics.scrape import Entities, EpochCache, Scrape, Series
 from vppcomp.statseg.snapshot import RingBuffer, Snapshot
 
 PREFIX = "/net/ipcomp/"

@@ -21,8 +21,8 @@ from typing import Any
 
 from prometheus_client.core import Metric
 
-from vppcomp.metrics import families
-from vppcomp.metrics.scrape import Scrape
+from vppcomp.exporter.metrics import families
+from vppcomp.exporter.metrics.scrape import Scrape
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from prometheus_client.core import Metric
 
-from vppcomp.metrics import families
-from vppcomp.metrics.scrape import Scrape
+from vppcomp.exporter.metrics import families
+from vppcomp.exporter.metrics.scrape import Scrape
 from vppcomp.statseg.layout import StatType
 
 PREFIX = "/mem/"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from prometheus_client.core import Metric
 
-from vppcomp.metrics.scrape import Entities, EpochCache, Scrape
+from vppcomp.exporter.metrics.scrape import Entities, EpochCache, Scrape
 
 NAMES = "/sys/node/names"
 

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 import numpy as np
 from prometheus_client.core import Metric
 
-from vppcomp.metrics import families
-from vppcomp.metrics.collectors.base import metric_word
-from vppcomp.metrics.scrape import Scrape
+from vppcomp.exporter.metrics import families
+from vppcomp.exporter.metrics.collectors.base import metric_word
+from vppcomp.exporter.metrics.scrape import Scrape
 from vppcomp.statseg.layout import StatType
 
 #: scalar or gauge path -> (family, type, help)

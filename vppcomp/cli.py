@@ -15,7 +15,11 @@ from collections.abc import Sequence
 
 from vppcomp import __version__
 
-COMMAND_MODULES = ("vppcomp.statseg.commands", "vppcomp.topology.commands", "vppcomp.web.commands")
+COMMAND_MODULES = (
+    "vppcomp.statseg.commands",
+    "vppcomp.topology.commands",
+    "vppcomp.exporter.web.commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
