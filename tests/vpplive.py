@@ -1,8 +1,8 @@
 """Start and stop real VPP instances for live tests.
 
 VPP comes from ``$VPP_PREFIX`` (an install prefix with ``bin/vpp``,
-``share/vpp/api``, the plugin directory and the CMake config), else from a
-``vpp`` on ``PATH``. Each instance runs as a child process with its own
+``share/vpp/api``, the plugin directory and the CMake config), else from
+``/opt/vpp``, else from a ``vpp`` on ``PATH``. Each instance runs as a child process with its own
 sockets under its own work directory, no hugepages, and is always stopped.
 """
 
@@ -21,14 +21,28 @@ from typing import Any
 DEFAULT_PLUGINS = ("memif", "af_packet", "tap", "tracedump", "ping")
 
 
+#: Where a VPP built by hand is looked for when ``VPP_PREFIX`` is not set.
+DEFAULT_PREFIX = Path("/opt/vpp")
+
+
 def vpp_prefix() -> Path | None:
-    """The VPP install prefix to test against, or ``None`` when there is none."""
+    """The VPP install prefix to test against: ``$VPP_PREFIX`` (``None`` when
+    it holds no ``bin/vpp``), else ``/opt/vpp``, else the prefix of a ``vpp``
+    on ``PATH`` (``/usr`` for FD.io's packages), else ``None``."""
     env = os.environ.get("VPP_PREFIX")
     if env:
         prefix = Path(env)
         return prefix if (prefix / "bin" / "vpp").is_file() else None
+    if (DEFAULT_PREFIX / "bin" / "vpp").is_file():
+        return DEFAULT_PREFIX
     found = shutil.which("vpp")
     return Path(found).resolve().parent.parent if found else None
+
+
+if __name__ == "__main__":
+    # scripts/test asks here, so that CI and the live tests find the same VPP
+    found_prefix = vpp_prefix()
+    print(found_prefix or "")
 
 
 def plugin_dir(prefix: Path) -> Path:
