@@ -280,7 +280,7 @@ def _rebuild(
 def record(
     client: Any, path: str | Path, *, interval: float, duration: float, source: str = ""
 ) -> int:
-    """Sample ``client.snapshot()`` every ``interval`` s for ``duration`` s into
+    """Sample ``client.snapshot(ring_records=True)`` every ``interval`` s for ``duration`` s into
     ``path``; VPP being down for a while is skipped over, a restart starts a
     new instance number. Returns the number of frames written."""
     instances: dict[tuple[int, int], int] = {}
@@ -289,7 +289,7 @@ def record(
         next_at = time.monotonic()
         while True:
             try:
-                snapshot = client.snapshot()
+                snapshot = client.snapshot(ring_records=True)
             except StatsUnavailable:
                 snapshot = None
             if snapshot is not None:
