@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import struct
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -65,6 +66,8 @@ _U32 = struct.Struct("<I")
 _TYPES = list(StatType)  # StatType by value: values are 0..9
 _COUNTER_TYPES = (StatType.COUNTER_VECTOR_SIMPLE, StatType.COUNTER_VECTOR_COMBINED)
 _VALUE_TYPES = (StatType.SCALAR_INDEX, StatType.GAUGE)
+_ENTRY_SIZE = DIRECTORY_ENTRY_DTYPE.itemsize
+_NAME_OFFSET = DIRECTORY_ENTRY_DTYPE.fields["name"][1]
 
 
 #: Default for how long a read waits for VPP to release the segment lock.
@@ -112,14 +115,14 @@ class _Plan:
     epoch: int
     directory_offset: int
     directory_count: int
-    types: EntryTypes = field(default_factory=lambda: EntryTypes({}, []))
+    types: EntryTypes = field(default_factory=lambda: EntryTypes({}, b""))
     scalar_names: list[str] = field(default_factory=list)
     scalar_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
     counters: dict[str, tuple[StatType, _Vector]] = field(default_factory=dict)
     histograms: dict[str, tuple[int, _Vector]] = field(default_factory=dict)
     rings: dict[str, _Ring] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)  # name vectors, empties
-    symlinks: SymlinkTable = field(default_factory=lambda: SymlinkTable({}, [], [], []))
+    symlinks: SymlinkTable = field(default_factory=lambda: SymlinkTable({}, [], [], [], 0))
     bad: dict[str, str] = field(default_factory=dict)  # entry name -> why it was left out
 
 
@@ -276,13 +279,17 @@ class SegmentReader:
         offset, count = self._vec(base, dir_ptr, DIRECTORY_ENTRY_DTYPE.itemsize, "directory")
         directory = np.frombuffer(
             self._buf, dtype=DIRECTORY_ENTRY_DTYPE, count=count, offset=offset
-        ).copy()
-        plan = _Plan(epoch, offset, count)
+        )
+        kinds = directory["type"].copy()
+        pointers = directory["value"].copy()
         names = _entry_names(directory["name"])
-        kinds = directory["type"]
-        pointers = directory["value"]
+        del directory
+        first_bytes = np.frombuffer(
+            self._buf, dtype=np.uint8, count=count * _ENTRY_SIZE, offset=offset
+        )[_NAME_OFFSET::_ENTRY_SIZE]
+        plan = _Plan(epoch, offset, count)
         listed = (kinds != StatType.EMPTY) & (kinds != StatType.ILLEGAL) & (kinds <= StatType.GAUGE)
-        listed &= np.fromiter(map(bool, names), dtype=bool, count=count)
+        listed &= first_bytes != 0  # an empty name is no entry
         is_link = listed & (kinds == StatType.SYMLINK)
         scalar_rows: list[int] = []
         elements = np.zeros(count, dtype=np.int64)  # indexable length of counter rows
@@ -295,17 +302,26 @@ class SegmentReader:
             budget = self._budget
             try:
                 elements[row] = self._locate(plan, base, name, kind, value)
-            except SegmentError as error:
+            except SegmentError as error:  # the message names the entry
                 self._budget = budget
                 plan.bad[name] = str(error)
                 listed[row] = False
         targets, indexes = self._symlinks(plan, names, is_link, pointers, elements)
         listed &= ~is_link | (targets >= 0)
-        rows = np.flatnonzero(listed).tolist()
-        keys = names if len(rows) == count else [names[r] for r in rows]
-        index = dict(zip(keys, rows, strict=True))
-        plan.types = EntryTypes(index, kinds.tolist())
-        plan.symlinks = SymlinkTable(index, names, targets.tolist(), indexes.tolist())
+        if listed.all():
+            index = dict(zip(names, range(count), strict=True))
+        else:
+            rows = np.flatnonzero(listed).tolist()
+            index = dict(zip([names[r] for r in rows], rows, strict=True))
+        # per-row tables as compact buffers: indexing them gives plain ints
+        plan.types = EntryTypes(index, kinds.astype(np.uint8).tobytes())
+        plan.symlinks = SymlinkTable(
+            index,
+            names,
+            array("q", targets.tobytes()),
+            array("q", indexes.tobytes()),
+            int(np.count_nonzero(targets[listed] >= 0)),
+        )
         plan.scalar_rows = np.asarray(scalar_rows, dtype=np.intp)
         return plan
 

@@ -19,7 +19,7 @@ Values by entry type (what ``snapshot[name]`` returns):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,9 +90,10 @@ class Symlink:
 
 class EntryTypes(Mapping[str, StatType]):
     """Entry types of one epoch, in directory order, over a shared
-    ``name -> directory row`` index (one dict for types and symlinks)."""
+    ``name -> directory row`` index (one dict for types and symlinks);
+    ``kinds[row]`` is the row's type as an int."""
 
-    def __init__(self, rows: dict[str, int], kinds: list[int]) -> None:
+    def __init__(self, rows: dict[str, int], kinds: Sequence[int]) -> None:
         self._rows = rows
         self._kinds = kinds
 
@@ -112,17 +113,23 @@ class EntryTypes(Mapping[str, StatType]):
 class SymlinkTable(Mapping[str, Symlink]):
     """Symlinks of one epoch over the same ``name -> row`` index:
     ``targets[row]`` is the target's row (-1 for entries that are not
-    symlinks) and ``indexes[row]`` the column. A :class:`Symlink` object is
-    made only for the names asked for."""
+    symlinks), ``indexes[row]`` the column, ``count`` how many rows of the
+    index are symlinks. A :class:`Symlink` object is made only for the names
+    asked for."""
 
     def __init__(
-        self, rows: dict[str, int], names: list[str], targets: list[int], indexes: list[int]
+        self,
+        rows: dict[str, int],
+        names: Sequence[str],
+        targets: Sequence[int],
+        indexes: Sequence[int],
+        count: int,
     ) -> None:
         self._rows = rows
         self._names = names
         self._targets = targets
         self._indexes = indexes
-        self._count = sum(1 for row in rows.values() if targets[row] >= 0)
+        self._count = count
 
     def __getitem__(self, name: str) -> Symlink:
         row = self._rows[name]
