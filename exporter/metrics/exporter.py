@@ -26,12 +26,10 @@ from vppcomp.exporter.metrics.guard import CounterGuard
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.exporter.metrics.scrape import Scrape
 from vppcomp.statseg.client import StatsClient
-from vppcomp.statseg.layout import SegmentBusy, SegmentError, StatsUnavailable
+from vppcomp.statseg.layout import READ_ERRORS
 from vppcomp.statseg.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
-
-READ_ERRORS = (StatsUnavailable, SegmentBusy, SegmentError)
 
 
 @dataclass(frozen=True)

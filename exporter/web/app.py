@@ -27,10 +27,10 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from vppcomp import __version__
-from vppcomp.exporter.metrics.exporter import READ_ERRORS, Exporter
+from vppcomp.exporter.metrics.exporter import Exporter
 from vppcomp.exporter.web import views
 from vppcomp.statseg.client import receive_segment_fd
-from vppcomp.statseg.layout import StatsUnavailable
+from vppcomp.statseg.layout import READ_ERRORS, StatsUnavailable
 from vppcomp.statseg.snapshot import Snapshot
 
 
