@@ -173,11 +173,6 @@ class RecordingWriter:
         self.close()
 
 
-def read_header(path: str | Path) -> dict[str, Any]:
-    with open(path, "rb") as file:
-        return _read_preamble(file)
-
-
 def _read_preamble(file: BinaryIO) -> dict[str, Any]:
     raw = file.read(_PREAMBLE.size)
     if len(raw) < _PREAMBLE.size:

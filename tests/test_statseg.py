@@ -19,6 +19,7 @@ from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import (
     DIRECTORY_ENTRY_DTYPE,
     HEADER,
+    HEADER_EPOCH_OFFSET,
     HEADER_IN_PROGRESS_OFFSET,
     RING_BUFFER_HEADER,
     SegmentBusy,
@@ -347,7 +348,8 @@ def test_bad_pointer_in_one_vector_leaves_out_that_vector_and_its_symlinks() -> 
     _, base, epoch, _, _ = HEADER.unpack_from(image, 0)
     threads_vec = int(directory["value"][_row(directory, "/if/rx")]) - base
     image[threads_vec + 8 : threads_vec + 16] = (base + len(image) * 2).to_bytes(8, "little")
-    image[16:24] = (epoch + 1).to_bytes(8, "little")  # as VPP would, to re-plan
+    epoch_word = slice(HEADER_EPOCH_OFFSET, HEADER_EPOCH_OFFSET + 8)
+    image[epoch_word] = (epoch + 1).to_bytes(8, "little")  # as VPP would, to re-plan
     snap = reader.read()
     assert set(snap.bad_entries) == {"/if/rx", "/interfaces/if0/rx"}
     assert "/if/rx[1]: bad vector pointer" in snap.bad_entries["/if/rx"]

@@ -209,7 +209,7 @@ def test_visual_language_follows_vpp(tmp_path: Path) -> None:
 
 
 def _host(name: str, address: str, *ends: TunnelEnd) -> Host:
-    host = Host(name, interfaces={1: Interface(1, "eth0", "memif", True, [address])})
+    host = Host(name, interfaces={1: Interface(1, "eth0", True, [address])})
     host.tunnels.extend(ends)
     return host
 
