@@ -34,6 +34,7 @@ from vppcomp.statseg.layout import HEADER, StatType
 from vppcomp.statseg.replay import SegmentServer
 from vppcomp.statseg.snapshot import snapshot_from_mapping
 from vppcomp.statseg.writer import SegmentWriter, build_segment
+from vppcomp.topology.api_source import PapiSource
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -373,7 +374,7 @@ def test_collectors_can_be_turned_off(server: SegmentServer) -> None:
 
 
 def test_api_collector_without_an_api_is_quiet(server: SegmentServer, tmp_path: Path) -> None:
-    directory = ApiDirectory(str(tmp_path / "no-api.sock"), [tmp_path], timeout=0.5)
+    directory = ApiDirectory(PapiSource(str(tmp_path / "no-api.sock"), [str(tmp_path)]))
     exporter = Exporter(
         StatsClient(server.socket_path), [*build_collectors(), IpcompApiCollector(directory)]
     )

@@ -39,6 +39,7 @@ from vppcomp.exporter.metrics.exporter import Exporter
 from vppcomp.exporter.metrics.exposition import render_text
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
+from vppcomp.topology.api_source import PapiSource, PersistentSource
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -410,11 +411,15 @@ def test_sa_and_engine_info_from_the_binary_api(
 
     vpp = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
     setup_a(vpp, 4, "zlib")
-    directory = ApiDirectory(str(vpp.api_socket), vpp.api_dirs)
+    source = PapiSource(str(vpp.api_socket), [str(d) for d in vpp.api_dirs])
+    directory = ApiDirectory(PersistentSource(source))
     exporter = Exporter(
         StatsClient(str(vpp.stats_socket)), [*build_collectors(), IpcompApiCollector(directory)]
     )
     series = parse(render_text(exporter.collect()).decode())
+    directory.refresh_interval = 0.0
+    exporter.collect()  # asked again on the same connection, definitions parsed once
+    assert (source.definition_loads, source.connects) == (1, 1)
     info = [dict(labels) for name, labels in series if name == "vpp_ipcomp_sa_info"]
     assert len(info) == 1 and info[0]["cpi"] == str(CPI) and info[0]["mode"] == "tunnel"
     assert info[0]["engine"] == "zlib" and info[0]["peer"] == "192.168.1.2"

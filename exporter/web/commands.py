@@ -14,9 +14,9 @@ from typing import Any
 from vppcomp.exporter.metrics.collectors import COLLECTORS, build_collectors
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import DEFAULT_SOCKET
+from vppcomp.topology.api_source import DEFAULT_API_DIRS
 
 DEFAULT_LISTEN = "127.0.0.1:9482"
-DEFAULT_API_DIRS = ["/usr/share/vpp/api/core", "/usr/share/vpp/api/plugins"]
 
 
 def _env_list(name: str) -> list[str]:
@@ -126,14 +126,16 @@ def _serve(args: argparse.Namespace) -> int:
     from vppcomp.exporter.metrics.exporter import Exporter
     from vppcomp.exporter.web.app import create_app
     from vppcomp.statseg.client import StatsClient
+    from vppcomp.topology.api_source import PapiSource, PersistentSource
 
     host, port = parse_listen(args.listen)
     collectors = build_collectors(
         tuple(args.no_collector or _env_list("VPPCOMP_EXPORTER_NO_COLLECTORS"))
     )
     if args.api_socket:
-        api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or DEFAULT_API_DIRS
-        collectors.append(IpcompApiCollector(ApiDirectory(args.api_socket, api_dirs)))
+        api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or list(DEFAULT_API_DIRS)
+        source = PersistentSource(PapiSource(args.api_socket, api_dirs, name="vpp"))
+        collectors.append(IpcompApiCollector(ApiDirectory(source)))
     exporter = Exporter(StatsClient(args.stats_socket), collectors, options_from(args))
     app = create_app(exporter)
     if args.api_socket:
