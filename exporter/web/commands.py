@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "exporter",
         help="serve VPP and ipcomp statistics as Prometheus metrics",
-        description="Serve /metrics (Prometheus text or OpenMetrics), /healthz and "
+        description="Serve /metrics (Prometheus text or OpenMetrics), /healthz, /readyz and "
         "/api/... JSON views of VPP's stats segment. Metric names: exporter/README.md.",
     )
     parser.add_argument(
