@@ -29,13 +29,13 @@ from vppcomp.exporter.metrics.collectors import COLLECTORS, build_collectors
 from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
 from vppcomp.exporter.metrics.exporter import Exporter
 from vppcomp.exporter.metrics.exposition import render_text
-from vppcomp.exporter.metrics.guard import CounterGuard
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import DIRECTORY_ENTRY_DTYPE, HEADER, StatType
 from vppcomp.statseg.replay import SegmentServer
 from vppcomp.statseg.snapshot import snapshot_from_mapping
 from vppcomp.statseg.writer import SegmentWriter, build_segment
+from vppcomp.topology.api_source import PapiSource
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -208,20 +208,52 @@ def counter_values(text: str) -> Series:
     return {k: v for k, v in parse(text).items() if k[0].endswith(("_total", "_bucket", "_count"))}
 
 
-def test_counters_never_go_backwards_across_a_clear(server: SegmentServer) -> None:
+def test_counters_are_exported_as_vpp_reports_them_after_a_clear(server: SegmentServer) -> None:
+    """After ``clear interfaces``/``clear errors`` (counters fall, same VPP)
+    every exported counter equals VPP's value again, as node_exporter does:
+    Prometheus' rate() treats the fall as a reset. No per-series offsets."""
     exporter = make_exporter(Path(server.socket_path))
     server.publish(exporter_snapshot(tick=3))
     before = counter_values(scrape(exporter))
-    server.publish(exporter_snapshot(tick=0))  # every counter cleared and counting again
-    after = counter_values(scrape(exporter))
-    self_metrics = {k for k in after if k[0].startswith("vpp_exporter_")}
-    vpp = set(after) - self_metrics
-    assert vpp and all(after[k] >= before[k] for k in vpp if k in before)
-    cleared = [k for k in vpp if k in before and before[k] > 0]
-    assert any(after[k] > before[k] for k in cleared)
-    series = parse(scrape(exporter))
-    assert series[("vpp_exporter_cleared_series_total", frozenset())] > 0
-    assert series[("vpp_exporter_vpp_restarts_total", frozenset())] == 0
+    cleared = exporter_snapshot(tick=0)
+    server.publish(cleared)
+    after = parse(scrape(exporter))
+    rx = ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")}))
+    assert after[rx] == cleared["/if/rx"].sum(axis=0)[1, 0] < before[rx]
+    sa = frozenset({("sa", "100")})
+    into = cleared["/net/ipcomp/sa/compressed-in"].sum(axis=0)[0]
+    assert after[("vpp_ipcomp_sa_compressed_in_bytes_total", sa)] == into[1]
+    out = cleared["/net/ipcomp/sa/compressed-out"].sum(axis=0)[0]
+    assert after[("vpp_ipcomp_sa_saved_bytes_total", sa)] == into[1] - out[1]
+    assert not any(k[0] == "vpp_exporter_cleared_series_total" for k in after)
+    assert after[("vpp_exporter_vpp_restarts_total", frozenset())] == 0
+
+
+def test_saved_bytes_does_not_dip_on_a_torn_read(server: SegmentServer) -> None:
+    """saved = compressed-in - compressed-out is derived from two vectors VPP
+    updates one after the other: a snapshot can hold a packet's
+    compressed-out bytes but not yet its compressed-in bytes. The derived
+    counter must not dip then (rate() would read a reset and count the whole
+    counter again), but follows a clear of its inputs."""
+    exporter = make_exporter(Path(server.socket_path))
+    snap = exporter_snapshot(tick=3)
+    server.publish(snap)
+    sa = ("vpp_ipcomp_sa_saved_bytes_total", frozenset({("sa", "100")}))
+    first = parse(scrape(exporter))[sa]
+    torn = exporter_snapshot(tick=3)
+    torn.values["/net/ipcomp/sa/compressed-out"][0, 0, 1] += 200  # out counted, in not yet
+    server.publish(torn)
+    assert parse(scrape(exporter))[sa] == first
+    done = exporter_snapshot(tick=3)
+    done.values["/net/ipcomp/sa/compressed-out"][0, 0, 1] += 200
+    done.values["/net/ipcomp/sa/compressed-in"][0, 0, 1] += 1000
+    server.publish(done)
+    assert parse(scrape(exporter))[sa] == first + 800
+    cleared = exporter_snapshot(tick=0)  # a clear: the inputs fall, so may saved
+    server.publish(cleared)
+    into = cleared["/net/ipcomp/sa/compressed-in"].sum(axis=0)[0, 1]
+    out = cleared["/net/ipcomp/sa/compressed-out"].sum(axis=0)[0, 1]
+    assert parse(scrape(exporter))[sa] == into - out
 
 
 def test_restart_is_detected_and_counted(server: SegmentServer) -> None:
@@ -232,7 +264,6 @@ def test_restart_is_detected_and_counted(server: SegmentServer) -> None:
     server.publish(exporter_snapshot(tick=0))
     after = parse(scrape(exporter))
     assert after[("vpp_exporter_vpp_restarts_total", frozenset())] == 1
-    assert after[("vpp_exporter_cleared_series_total", frozenset())] == 0
     key = ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")}))
     assert after[key] < before[key]  # a real restart starts counters again
     assert after[key] == exporter_snapshot(tick=0)["/if/rx"].sum(axis=0)[1, 0]
@@ -314,22 +345,6 @@ def test_used_only_drops_zero_series(tmp_path: Path) -> None:
     assert ("vpp_interface_punt_packets_total", frozenset({("interface", "ipcomp0")})) in used
 
 
-def test_guard_keeps_series_monotonic_and_realigns() -> None:
-    guard = CounterGuard()
-    guard.begin((1, 1))
-    names = ["a", "b"]
-    assert guard.apply("k", np.array([5, 7], np.uint64), names).tolist() == [5, 7]
-    assert guard.apply("k", np.array([2, 9], np.uint64), names).tolist() == [7, 9]
-    assert guard.resets == 1
-    # index 0 is now another interface: it starts from its own value
-    assert guard.apply("k", np.array([1, 10], np.uint64), ["c", "b"]).tolist() == [1, 10]
-    assert guard.clamp("d", np.array([4], np.uint64)).tolist() == [4]
-    assert guard.clamp("d", np.array([3], np.uint64)).tolist() == [4]
-    guard.begin((2, 2))
-    assert guard.restarts == 1
-    assert guard.apply("k", np.array([1, 1], np.uint64), names).tolist() == [1, 1]
-
-
 def test_large_segment_shapes(tmp_path: Path) -> None:
     """Interfaces beyond the counter vectors and vectors beyond the names are
     tolerated (VPP grows them separately)."""
@@ -360,7 +375,7 @@ def test_collectors_can_be_turned_off(server: SegmentServer) -> None:
 
 
 def test_api_collector_without_an_api_is_quiet(server: SegmentServer, tmp_path: Path) -> None:
-    directory = ApiDirectory(str(tmp_path / "no-api.sock"), [tmp_path], timeout=0.5)
+    directory = ApiDirectory(PapiSource(str(tmp_path / "no-api.sock"), [str(tmp_path)]))
     exporter = Exporter(
         StatsClient(server.socket_path), [*build_collectors(), IpcompApiCollector(directory)]
     )
@@ -427,7 +442,6 @@ def test_offload_inflight_is_a_gauge_and_needs_a_device(tmp_path: Path) -> None:
         srv.publish(snap)
         series = parse(scrape(exporter))
         assert series[offload_key("vpp_ipcomp_offload_inflight_ops", 1)] == 2
-        assert series[("vpp_exporter_cleared_series_total", frozenset())] == 0
         entries["/net/ipcomp/offload/devices"] = (StatType.NAME_VECTOR, [])
         srv.publish(snapshot_from_mapping(entries))
         names = {name for name, _ in parse(scrape(make_exporter(tmp_path / "s.sock")))}

@@ -12,15 +12,18 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from itertools import pairwise
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
 
+from vppcomp import __version__
 from vppcomp.cli import build_parser
 from vppcomp.exporter.metrics.collectors import build_collectors
 from vppcomp.exporter.metrics.exporter import Exporter
@@ -88,17 +91,75 @@ def test_metrics_content_negotiation(service: Service) -> None:
     assert {"vpp_interface_rx_packets", "vpp_ipcomp_engine_op_clocks", "vpp_up"} <= names
 
 
-def test_healthz_follows_vpp(service: Service, segment: SegmentServer) -> None:
+def test_healthz_is_liveness_and_readyz_follows_vpp(
+    service: Service, segment: SegmentServer
+) -> None:
+    """/healthz says the exporter serves (200 even without VPP: a liveness
+    probe must not restart a healthy exporter); /readyz follows VPP."""
     httpx.get(f"{service.url}/metrics")
-    ok = httpx.get(f"{service.url}/healthz")
+    ok = httpx.get(f"{service.url}/readyz")
     assert ok.status_code == 200
     assert ok.json()["vpp_reachable"] is True
     assert ok.json()["last_success_age_seconds"] >= 0
+    assert httpx.get(f"{service.url}/healthz").status_code == 200
     segment.stop()
-    down = httpx.get(f"{service.url}/healthz")
+    down = httpx.get(f"{service.url}/readyz")
     assert down.status_code == 503
     assert down.json()["vpp_reachable"] is False and down.json()["error"]
     assert down.json()["last_success"] == ok.json()["last_success"]
+    alive = httpx.get(f"{service.url}/healthz")
+    assert alive.status_code == 200 and alive.json()["status"] == "serving"
+
+
+def test_metrics_gzip_when_accepted(service: Service) -> None:
+    """gzip when the scraper accepts it (as Prometheus does), identity otherwise."""
+    with httpx.Client() as http:
+        raw = http.get(f"{service.url}/metrics", headers={"Accept-Encoding": "identity"})
+        zipped = http.get(f"{service.url}/metrics", headers={"Accept-Encoding": "gzip"})
+        stream = http.build_request("GET", f"{service.url}/metrics")
+        stream.headers["Accept-Encoding"] = "gzip"
+        response = http.send(stream, stream=True)
+        wire = b"".join(response.iter_raw())
+        response.close()
+    assert "content-encoding" not in raw.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["vary"]
+    assert zipped.text.count("\n") == raw.text.count("\n")
+    assert parse(zipped.text)[LOOP0_RX] == parse(raw.text)[LOOP0_RX]
+    assert wire[:2] == b"\x1f\x8b" and len(wire) * 4 < len(raw.content)
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        "application/openmetrics-text;version=0.0.1,text/plain;version=0.0.4;q=0.5",
+        "text/plain;version=1.0.0;escaping=allow-utf-8",
+        "*/*",
+        "",
+    ],
+)
+def test_content_type_is_prometheus_clients_choice(service: Service, accept: str) -> None:
+    """Negotiation is prometheus-client's ``choose_encoder``: OpenMetrics
+    exactly when it picks OpenMetrics (with its content type), else text."""
+    response = httpx.get(f"{service.url}/metrics", headers={"Accept": accept})
+    chosen = choose_encoder(accept)[1]
+    if chosen.startswith("application/openmetrics-text"):
+        assert response.headers["content-type"] == chosen
+        assert response.text.endswith("# EOF\n")
+    else:
+        assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+        assert parse(response.text)[UP] == 1
+
+
+def test_landing_page_links_and_versions(service: Service) -> None:
+    page = httpx.get(f"{service.url}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for link in ("/metrics", "/healthz", "/readyz", "/api/interfaces", "/api/ipcomp/sas"):
+        assert f'href="{link}"' in page.text, link
+    assert f"vppcomp {__version__}" in page.text
+    assert f"prometheus-client {version('prometheus-client')}" in page.text
+    assert "VPP reachable: yes" in page.text
 
 
 def test_json_views(service: Service) -> None:
@@ -171,7 +232,6 @@ def test_parallel_scrapes_while_counters_move(service: Service, segment: Segment
                 if key[0].endswith("_total") and not key[0].startswith("vpp_exporter_"):
                     assert after[key] >= value, key
     last = parse(httpx.get(f"{service.url}/metrics").text)
-    assert last[("vpp_exporter_cleared_series_total", frozenset())] == 0
     assert last[("vpp_exporter_scrapes_total", frozenset())] >= 16 * 8
 
 

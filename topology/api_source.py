@@ -12,6 +12,13 @@ Contract of :meth:`ApiSource.call`: returns an :class:`Answer`; raises
 :class:`ApiError` when this one call could not be answered (unknown message,
 transport error, not in the recording). :meth:`ApiSource.open` raises
 :class:`ApiUnavailable` when the host cannot be reached at all.
+
+This module is the one place that talks vpp_papi for the project's Python
+code (the exporter's ``vpp_ipcomp_sa_info`` and the topology diagrams):
+:class:`PapiSource` parses the API definitions once per source and
+reconnects with them; :class:`PersistentSource` keeps one connection per
+host open across requests. ``DEFAULT_API_DIRS`` is VPP's install location,
+searched recursively (``core/`` and ``plugins/``).
 """
 
 from __future__ import annotations
@@ -19,10 +26,14 @@ from __future__ import annotations
 import enum
 import ipaddress
 import json
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 RECORDING_FORMAT = "vppcomp-topology-api"
 DEFAULT_API_DIRS = ("/usr/share/vpp/api",)
@@ -125,7 +136,10 @@ def api_files(api_dirs: list[str]) -> list[str]:
 
 
 class PapiSource:
-    """A live VPP through vpp_papi on its API socket."""
+    """A live VPP through vpp_papi on its API socket. The API definitions
+    are parsed on the first :meth:`open` and kept: a later :meth:`open`
+    (after :meth:`close`, a failed call, or a VPP restart) only reconnects.
+    :meth:`open` while connected does nothing."""
 
     def __init__(
         self,
@@ -139,45 +153,97 @@ class PapiSource:
         self.api_dirs = list(api_dirs or DEFAULT_API_DIRS)
         self.name = name or api_socket
         self.timeout = timeout
-        self._client: Any = None
+        self._client: Any = None  # the parsed definitions, kept across connections
+        self._connected = False
+        self.definition_loads = 0
+        self.connects = 0
 
     def open(self) -> None:
         """Connect; raises :class:`ApiUnavailable` with the reason when it cannot."""
         from vpp_papi import VPPApiClient
 
+        if self._connected:
+            return
         if not os.path.exists(self.api_socket):
             raise ApiUnavailable(f"no API socket at {self.api_socket}")
-        files = api_files(self.api_dirs)
-        if not files:
-            raise ApiUnavailable(f"no *.api.json files under {', '.join(self.api_dirs)}")
+        if self._client is None:
+            files = api_files(self.api_dirs)
+            if not files:
+                raise ApiUnavailable(f"no *.api.json files under {', '.join(self.api_dirs)}")
+            try:
+                self._client = VPPApiClient(
+                    apifiles=files,
+                    server_address=self.api_socket,
+                    read_timeout=self.timeout,
+                    async_thread=False,
+                )
+            except Exception as error:  # vpp_papi raises bare Exception subclasses
+                raise ApiUnavailable(f"cannot load the API definitions: {error}") from error
+            self.definition_loads += 1
         try:
-            client = VPPApiClient(
-                apifiles=files, server_address=self.api_socket, read_timeout=self.timeout
-            )
-            rv = client.connect(f"vppcomp-topology-{os.getpid()}")
+            rv = self._client.connect(f"vppcomp-{os.getpid()}-{id(self):x}")
         except Exception as error:  # vpp_papi raises bare Exception and OSError subclasses
             raise ApiUnavailable(f"cannot connect to {self.api_socket}: {error}") from error
         if rv != 0:
             raise ApiUnavailable(f"cannot connect to {self.api_socket}: connect returned {rv}")
-        self._client = client
+        self._connected = True
+        self.connects += 1
 
     def close(self) -> None:
-        if self._client is not None:
-            try:
-                self._client.disconnect()
-            finally:
-                self._client = None
+        """Disconnect (the parsed definitions stay for the next :meth:`open`)."""
+        if not self._connected:
+            return
+        self._connected = False
+        try:
+            self._client.disconnect()
+        except Exception as error:  # a VPP that is gone: nothing left to close
+            log.debug("disconnect from %s: %s", self.api_socket, error)
 
     def has(self, method: str) -> bool:
-        return self._client is not None and hasattr(self._client.api, method)
+        return self._connected and hasattr(self._client.api, method)
 
     def call(self, method: str, **args: Any) -> Answer:
+        """One call; a transport failure also closes the connection, so that
+        the next :meth:`open` reconnects."""
         if not self.has(method):
             raise ApiError(f"{method}: not offered by this VPP (plugin not loaded?)")
         try:
             return normalise(getattr(self._client.api, method)(**args))
         except Exception as error:  # transport errors, argument validation
+            if not self._client.transport.connected:
+                self.close()
             raise ApiError(f"{method}: {error}") from error
+
+
+class PersistentSource:
+    """One host's connection shared by every request: :meth:`open` connects
+    when not connected (a lost connection is reopened), :meth:`close` leaves
+    it open for the next request, :meth:`shutdown` really closes. Calls are
+    serialised (one vpp_papi client is not safe for concurrent use)."""
+
+    def __init__(self, inner: ApiSource) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.lock = threading.RLock()
+
+    def open(self) -> None:
+        with self.lock:
+            self.inner.open()
+
+    def close(self) -> None:
+        """Kept open on purpose (see the class docstring)."""
+
+    def shutdown(self) -> None:
+        with self.lock:
+            self.inner.close()
+
+    def has(self, method: str) -> bool:
+        with self.lock:
+            return self.inner.has(method)
+
+    def call(self, method: str, **args: Any) -> Answer:
+        with self.lock:
+            return self.inner.call(method, **args)
 
 
 class RecordingSource:

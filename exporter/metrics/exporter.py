@@ -1,8 +1,9 @@
 """One scrape: a snapshot, every collector over it, and the self-metrics.
 
 :meth:`Exporter.collect` is what ``/metrics`` calls. Scrapes are serialised
-by a lock: the counter guard must see snapshots in the order they were
-taken, and the interpreter would not run two collections in parallel anyway.
+by a lock: derived counters (bytes saved) must see snapshots in the order
+they were taken, and the interpreter would not run two collections in
+parallel anyway.
 The segment itself is only held while :meth:`StatsClient.snapshot` copies it;
 families are built from the copy. When VPP is gone (or the segment is busy or
 malformed) the scrape still answers, with ``vpp_up 0``, every collector
@@ -22,7 +23,6 @@ from prometheus_client.core import Metric
 
 from vppcomp.exporter.metrics import exposition, families
 from vppcomp.exporter.metrics.collectors import Collector
-from vppcomp.exporter.metrics.guard import CounterGuard
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.exporter.metrics.scrape import Scrape
 from vppcomp.statseg.client import StatsClient
@@ -53,7 +53,6 @@ class Exporter:
         self.client = client
         self.collectors = list(collectors)
         self.options = options or Options()
-        self.guard = CounterGuard()
         self._lock = threading.Lock()
         self.last_error: str | None = None
         self._bad_logged: object = None  # bad_entries of the epoch last logged
@@ -69,8 +68,7 @@ class Exporter:
             metrics: list[Metric] = []
             results: list[CollectorResult] = []
             if snapshot is not None:
-                self.guard.begin(snapshot.segment_id)
-                scrape = Scrape(snapshot, self.options, self.guard)
+                scrape = Scrape(snapshot, self.options)
                 for collector in self.collectors:
                     results.append(self._run(collector, scrape, metrics))
             else:
@@ -171,12 +169,6 @@ class Exporter:
                 "segment_connects",
                 "Connections to the stats socket that mapped a segment.",
                 stats.connects,
-            ),
-            (
-                "cleared_series",
-                "Counter series that went backwards without a restart "
-                "(cleared); exported values were kept monotonic.",
-                self.guard.resets,
             ),
             ("scrapes", "Scrapes served.", self.scrapes),
         ):

@@ -6,7 +6,10 @@ formats each distinct label set once per scrape, however many families share
 it, reads :class:`~vppcomp.exporter.metrics.families.SampleView` without making
 ``Sample`` objects, and prints integer values exactly (``18446744073709551615``, not a
 rounded float). All names this exporter emits are legacy-valid, so no name
-escaping is involved. OpenMetrics goes through prometheus-client unchanged.
+escaping is involved. Which format is prometheus-client's decision
+(:func:`prometheus_client.exposition.choose_encoder`): OpenMetrics, with the
+encoder and content type it picks, goes through prometheus-client unchanged;
+everything else is this text format.
 """
 
 from __future__ import annotations
@@ -15,32 +18,23 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client.core import Metric
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.openmetrics import exposition as openmetrics
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 from prometheus_client.utils import floatToGoString
 
 from vppcomp.exporter.metrics.families import SampleView
 
 TEXT_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
-OPENMETRICS_CONTENT_TYPE = openmetrics.CONTENT_TYPE_LATEST
 
 _TYPE_NAMES = {"unknown": "untyped", "info": "gauge", "stateset": "gauge"}
-
-
-def wants_openmetrics(accept: str | None) -> bool:
-    """Whether an ``Accept`` header asks for OpenMetrics."""
-    return any(
-        part.split(";")[0].strip() == "application/openmetrics-text"
-        for part in (accept or "").split(",")
-    )
 
 
 def encode(metrics: list[Metric], accept: str | None) -> tuple[Iterator[bytes], str]:
     """``metrics`` encoded as the ``Accept`` header asks: (body chunks,
     content type). Text is produced family by family as the chunks are
     consumed (the list is consumed with them)."""
-    if wants_openmetrics(accept):
-        return iter([openmetrics.generate_latest(_Registry(metrics))]), OPENMETRICS_CONTENT_TYPE
+    encoder, content_type = choose_encoder(accept or "")
+    if content_type.startswith("application/openmetrics-text"):
+        return iter([encoder(_Registry(metrics))]), content_type
     return encode_text(metrics), TEXT_CONTENT_TYPE
 
 

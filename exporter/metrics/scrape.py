@@ -1,10 +1,12 @@
 """What a collector gets for one scrape, and the shared vector-to-family step.
 
-A :class:`Scrape` bundles the snapshot, the options and the counter guard.
-:meth:`Scrape.vector` turns one counter vector (``/if/rx``, ``/node/errors``)
-plus the identities along its index axis (:class:`Entities`) into counter
-families: threads summed (or kept, with a ``thread`` label), made monotonic by
-the guard, all-zero series dropped when asked. Vectors whose thread axis is an
+A :class:`Scrape` bundles the snapshot and the options. :meth:`Scrape.vector`
+turns one counter vector (``/if/rx``, ``/node/errors``) plus the identities
+along its index axis (:class:`Entities`) into counter families: threads
+summed (or kept, with a ``thread`` label), all-zero series dropped when
+asked. Values are VPP's, unchanged: a counter that falls (``clear
+interfaces``) falls in the exposition too, and Prometheus' ``rate()`` reads
+it as a reset, as for node_exporter. Vectors whose thread axis is an
 entity of its own (an offload device's queue pairs: each VPP thread owns the
 queue pair of its index) keep threads under that label whatever the options.
 """
@@ -19,7 +21,6 @@ import numpy as np
 from prometheus_client.core import Metric
 
 from vppcomp.exporter.metrics import families
-from vppcomp.exporter.metrics.guard import CounterGuard
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.layout import StatType
 from vppcomp.statseg.snapshot import Log2Histogram, Snapshot
@@ -31,8 +32,9 @@ T = TypeVar("T")
 class Entities:
     """The series along the index axis of counter vectors.
 
-    ``ids[i]`` identifies index ``i`` for the counter guard (``None``: index
-    not exported, e.g. a deleted interface); ``rows[i]`` is its label dict.
+    ``ids[i]`` identifies index ``i`` (an interface or SA name, an error
+    path; ``None``: index not exported, e.g. a deleted interface);
+    ``rows[i]`` is its label dict.
     ``labels`` are the label names, in order."""
 
     labels: tuple[str, ...]
@@ -97,7 +99,7 @@ class EpochCache:
 
 @dataclass
 class Series:
-    """A counter vector after thread handling and the guard: ``data`` is
+    """A counter vector after thread handling: ``data`` is
     ``(series,)`` (simple) or ``(series, 2)`` (combined, packets and bytes),
     aligned with ``rows`` / ``valid`` / ``ids``."""
 
@@ -115,7 +117,6 @@ class Scrape:
 
     snapshot: Snapshot
     options: Options
-    guard: CounterGuard
 
     def wants(self, path: str) -> bool:
         """Whether ``path`` is in the snapshot and passes include/exclude."""
@@ -141,7 +142,7 @@ class Scrape:
         filter_path: bool = True,
         split: str | None = None,
     ) -> Series | None:
-        """The counter vector at ``path`` as monotonic series, or ``None``
+        """The counter vector at ``path`` as series, or ``None``
         when it is absent or filtered out. Indices beyond ``entities`` or the
         vector are ignored. ``filter_path=False`` skips the include/exclude
         check on ``path`` (for entities filtered by their own paths);
@@ -156,7 +157,7 @@ class Scrape:
         label = self.thread_label(split)
         if label is not None:
             threads = array.shape[0]
-            data = self.guard.apply(path, np.moveaxis(array, 0, 1), ids)
+            data = np.moveaxis(array, 0, 1)
             all_rows, all_valid = entities.per_thread(threads, label)
             return Series(
                 self.snapshot.type(path),
@@ -166,7 +167,7 @@ class Scrape:
                 all_valid[: n * threads],
                 [i for i in ids for _ in range(threads)],
             )
-        data = self.guard.apply(path, array.sum(axis=0, dtype=np.uint64), ids)
+        data = array.sum(axis=0, dtype=np.uint64)
         return Series(
             self.snapshot.type(path),
             data,
@@ -222,7 +223,7 @@ class Scrape:
     ) -> list[Metric]:
         """The log2 histogram at ``path`` as one Prometheus histogram family
         (summed over threads, or one series per thread labelled as
-        :meth:`thread_label` says), buckets kept monotonic by the guard.
+        :meth:`thread_label` says).
         ``exact_sum`` (threads summed only) adds ``_sum`` and ``_count``.
         Empty when absent, filtered or all zero with ``used_only``."""
         if not self.wants(path) or self.snapshot.type(path) != StatType.HISTOGRAM_LOG2:
@@ -232,11 +233,11 @@ class Scrape:
             return []
         label = self.thread_label(split)
         if label is not None:
-            bins = self.guard.apply(path, hist.bins)
+            bins = hist.bins
             rows = [{**labels, label: str(t)} for t in range(len(bins))]
             sums = None
         else:
-            bins = self.guard.apply(path, hist.total()[None, :])
+            bins = hist.total()[None, :]
             rows = [labels]
             sums = None if exact_sum is None else [exact_sum]
         keep = [i for i in range(len(rows)) if bins[i].any() or not self.options.used_only]

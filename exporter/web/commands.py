@@ -15,9 +15,9 @@ from vppcomp.exporter.metrics.collectors import COLLECTORS, build_collectors
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import DEFAULT_SOCKET
 from vppcomp.statseg.reader import DEFAULT_BUSY_TIMEOUT
+from vppcomp.topology.api_source import DEFAULT_API_DIRS
 
 DEFAULT_LISTEN = "127.0.0.1:9482"
-DEFAULT_API_DIRS = ["/usr/share/vpp/api/core", "/usr/share/vpp/api/plugins"]
 
 
 def _env_list(name: str) -> list[str]:
@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "exporter",
         help="serve VPP and ipcomp statistics as Prometheus metrics",
-        description="Serve /metrics (Prometheus text or OpenMetrics), /healthz and "
+        description="Serve /metrics (Prometheus text or OpenMetrics), /healthz, /readyz and "
         "/api/... JSON views of VPP's stats segment. Metric names: exporter/README.md.",
     )
     parser.add_argument(
@@ -147,14 +147,16 @@ def _serve(args: argparse.Namespace) -> int:
     from vppcomp.exporter.metrics.exporter import Exporter
     from vppcomp.exporter.web.app import create_app
     from vppcomp.statseg.client import StatsClient
+    from vppcomp.topology.api_source import PapiSource, PersistentSource
 
     host, port = parse_listen(args.listen)
     collectors = build_collectors(
         tuple(args.no_collector or _env_list("VPPCOMP_EXPORTER_NO_COLLECTORS"))
     )
     if args.api_socket:
-        api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or DEFAULT_API_DIRS
-        collectors.append(IpcompApiCollector(ApiDirectory(args.api_socket, api_dirs)))
+        api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or list(DEFAULT_API_DIRS)
+        source = PersistentSource(PapiSource(args.api_socket, api_dirs, name="vpp"))
+        collectors.append(IpcompApiCollector(ApiDirectory(source)))
     client = StatsClient(args.stats_socket, busy_timeout=args.busy_timeout)
     exporter = Exporter(client, collectors, options_from(args))
     app = create_app(exporter)

@@ -1,8 +1,7 @@
 """JSON views of one snapshot: interfaces, ipcomp SAs, engines and events.
 
 Values are VPP's raw counters summed over threads at the moment of the
-snapshot (no restart or clear compensation: that is what ``/metrics`` is
-for). Each function is pure: snapshot in, JSON-ready data out.
+snapshot, as ``/metrics`` exports them. Each function is pure: snapshot in, JSON-ready data out.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 * per SA (label ``sa``, the SA id from ``/net/ipcomp/sa/names``): nine
   combined counters ``/net/ipcomp/sa/<counter>``, and two derived families:
   ``vpp_ipcomp_sa_saved_bytes_total`` (compressed-in minus compressed-out
-  bytes, a counter, so ``rate()`` is exact) and
+  bytes, a counter, so ``rate()`` is exact; it does not dip on a torn read,
+  see :mod:`~vppcomp.exporter.metrics.derived`) and
   ``vpp_ipcomp_sa_compression_ratio`` (cumulative out/in bytes, as
   plugin/README.md defines it); the asynchronous engines' path per SA:
   ``offload-hw`` and ``offload-dropped``, and the five
@@ -41,6 +42,7 @@ from prometheus_client.core import Metric
 
 from vppcomp.exporter.metrics import families
 from vppcomp.exporter.metrics.collectors.base import metric_word
+from vppcomp.exporter.metrics.derived import NonDecreasingDifference
 from vppcomp.exporter.metrics.scrape import Entities, EpochCache, Scrape, Series
 from vppcomp.statseg.ipcomp import SA_NAMES, SA_PREFIX, compression_ratio, saved_bytes
 from vppcomp.statseg.snapshot import RingBuffer, Snapshot
@@ -139,6 +141,7 @@ class IpcompCollector:
 
     def __init__(self) -> None:
         self._cache = EpochCache()
+        self._saved = NonDecreasingDifference()
 
     def collect(self, scrape: Scrape) -> Iterable[Metric]:
         snap = scrape.snapshot
@@ -154,13 +157,12 @@ class IpcompCollector:
         yield from self._offload_devices(scrape)
         if scrape.wants(EVENTS) and isinstance(snap[EVENTS], RingBuffer):
             ring: RingBuffer = snap[EVENTS]
-            total = scrape.guard.apply(EVENTS, np.array([sum(t.sequence for t in ring.threads)]))
             yield families.counter(
                 "vpp_ipcomp_events",
                 f"Records written to the event ring, all threads ({EVENTS}).",
                 (),
                 [{}],
-                total.tolist(),
+                [sum(t.sequence for t in ring.threads)],
             )
 
     def _gauges(self, scrape: Scrape) -> Iterable[Metric]:
@@ -228,8 +230,9 @@ class IpcompCollector:
     def _derived(self, scrape: Scrape, into: Series, out: Series) -> Iterable[Metric]:
         n = min(len(into.data), len(out.data))
         in_bytes, out_bytes = into.data[:n, 1], out.data[:n, 1]
-        saved = saved_bytes(in_bytes, out_bytes)
-        saved = scrape.guard.clamp("derived:/net/ipcomp/sa/saved", saved, into.ids[:n])
+        saved = self._saved.apply(
+            scrape.snapshot.segment_id, into.ids[:n], in_bytes, saved_bytes(in_bytes, out_bytes)
+        )
         rows, labels = into.rows[:n], into.labels
         keep = scrape.keep(into)
         keep = keep[keep < n]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 from prometheus_client.core import Metric
 
 from vppcomp.exporter.metrics import families
@@ -60,8 +59,7 @@ class SystemCollector:
             if not scrape.wants(path):
                 continue
             if kind == "counter":
-                value = scrape.guard.apply(path, np.array([snap[path]], np.uint64)).tolist()
-                yield families.counter(family, f"{text} ({path})", (), [{}], value)
+                yield families.counter(family, f"{text} ({path})", (), [{}], [snap[path]])
             else:
                 yield families.gauge(family, f"{text} ({path})", (), [{}], [snap[path]])
         for path, (family, text) in PER_THREAD.items():

@@ -1,0 +1,113 @@
+"""The Prometheus rules of dashboards/prometheus/rules/: valid for promtool,
+every alert documented and labelled, and its promtool unit tests
+(dashboards/prometheus/tests/) make each alert fire once and stay silent in
+each benign scenario (an idle SA, a counter clear, a VPP restart)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMETHEUS = ROOT / "dashboards" / "prometheus"
+RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
+UNIT_TESTS = PROMETHEUS / "tests" / "vppcomp-alerts.test.yml"
+BENIGN = ("idle SA", "counter clear", "VPP restart")
+SEVERITIES = {"critical", "warning", "info"}
+
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool not installed (Debian package prometheus)"
+)
+
+
+def rules(kind: str) -> list[dict[str, Any]]:
+    """Every rule of ``kind`` ("alert" or "record") in the rule files."""
+    found = []
+    for path in RULE_FILES:
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            found.extend(r for r in group["rules"] if kind in r)
+    return found
+
+
+def alert_names() -> set[str]:
+    return {r["alert"] for r in rules("alert")}
+
+
+def recording_names() -> set[str]:
+    return {r["record"] for r in rules("record")}
+
+
+@needs_promtool
+def test_promtool_check_rules() -> None:
+    result = subprocess.run(
+        ["promtool", "check", "rules", *map(str, RULE_FILES)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_promtool_unit_tests_pass() -> None:
+    result = subprocess.run(
+        ["promtool", "test", "rules", str(UNIT_TESTS)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_alert_has_severity_and_annotations() -> None:
+    runbook = (PROMETHEUS / "RUNBOOK.md").read_text()
+    sections = {m.lower() for m in re.findall(r"^## (\w+)$", runbook, re.MULTILINE)}
+    assert rules("alert")
+    for rule in rules("alert"):
+        name = rule["alert"]
+        assert rule["labels"]["severity"] in SEVERITIES, name
+        annotations = rule["annotations"]
+        assert {"summary", "description", "runbook_url"} <= set(annotations), name
+        anchor = annotations["runbook_url"].rpartition("#")[2]
+        assert anchor == name.lower() and anchor in sections, name
+
+
+def test_every_alert_fires_once_and_stays_silent_in_each_benign_scenario() -> None:
+    """Read the promtool test file: each alert is expected to fire in some
+    test (non-empty ``exp_alerts``), and in each benign scenario every alert
+    is evaluated and expected silent, except VPPRestarted in the restart."""
+    document = yaml.safe_load(UNIT_TESTS.read_text())
+    groups = {g["name"]: g for g in document["tests"]}
+    assert set(BENIGN) <= set(groups)
+    fired = {
+        case["alertname"]
+        for group in groups.values()
+        for case in group.get("alert_rule_test", [])
+        if case.get("exp_alerts")
+    }
+    assert fired == alert_names(), alert_names() ^ fired
+    for scenario in BENIGN:
+        silent = {
+            case["alertname"]
+            for case in groups[scenario]["alert_rule_test"]
+            if not case.get("exp_alerts")
+        }
+        expected = alert_names() - ({"VPPRestarted"} if scenario == "VPP restart" else set())
+        assert silent == expected, (scenario, expected ^ silent)
+
+
+def test_alerts_use_recording_rules_that_exist() -> None:
+    """An alert that names a ``vppcomp:`` series names a recording rule."""
+    for rule in rules("alert"):
+        for name in re.findall(r"\bvppcomp:[a-z0-9_:]+", rule["expr"]):
+            assert name in recording_names(), (rule["alert"], name)
+
+
+def test_prometheus_configs_load_the_rules() -> None:
+    """The compose Prometheus mounts rules/ where its config looks for them."""
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["rules/*.yml"]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    mounts = compose["services"]["prometheus"]["volumes"]
+    assert "./dashboards/prometheus/rules:/etc/prometheus/rules:ro" in mounts
