@@ -37,7 +37,12 @@ def classpath() -> str:
         CLASSPATH_CACHE.parent.mkdir(exist_ok=True)
         result = subprocess.run(
             [
-                "mvn", "-q", "-B", "-f", str(pom), "dependency:build-classpath",
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(pom),
+                "dependency:build-classpath",
                 f"-Dmdep.outputFile={CLASSPATH_CACHE}",
             ],
             capture_output=True,
@@ -82,8 +87,15 @@ class OpenSearchNode:
         self._output = []
         self.process = subprocess.Popen(
             [
-                "java", f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseSerialGC",
-                "-cp", classpath(), str(PROJECT / "OpenSearchNode.java"), str(self.home), port,
+                "java",
+                f"-Xms{self.heap}",
+                f"-Xmx{self.heap}",
+                "-XX:+UseSerialGC",
+                "-cp",
+                classpath(),
+                str(PROJECT / "OpenSearchNode.java"),
+                str(self.home),
+                port,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -170,8 +182,10 @@ def opensearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSearchN
 def opensearch_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSearchNode]:
     """An OpenSearch of the test's own, for tests that stop or kill it."""
     _require_java()
-    node = OpenSearchNode(tmp_path_factory.mktemp("opensearch-own"), heap=os.environ.get(
-        "VPPCOMP_TEST_OPENSEARCH_HEAP", "384m"))
+    node = OpenSearchNode(
+        tmp_path_factory.mktemp("opensearch-own"),
+        heap=os.environ.get("VPPCOMP_TEST_OPENSEARCH_HEAP", "384m"),
+    )
     try:
         yield node.start()
     finally:

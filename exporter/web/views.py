@@ -29,7 +29,6 @@ from vppcomp.statseg.snapshot import RingBuffer, Snapshot
 _VECTORS = (StatType.COUNTER_VECTOR_SIMPLE, StatType.COUNTER_VECTOR_COMBINED)
 
 
-
 def _columns(snap: Snapshot, prefix: str, size: int) -> dict[str, np.ndarray]:
     """Counter vectors ``<prefix><name>`` summed over threads, cut to ``size``."""
     columns = {}
