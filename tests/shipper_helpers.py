@@ -12,12 +12,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 
-from exporter_shapes import plugin_event_schema  # noqa: E402
+from exporter_shapes import plugin_event_schema
 
-from vppcomp.exporter.metrics.collectors.ipcomp import EVENTS  # noqa: E402
-from vppcomp.statseg.events import EventSchema  # noqa: E402
-from vppcomp.statseg.recording import read_frames  # noqa: E402
-from vppcomp.statseg.snapshot import RingBuffer, RingThread, Snapshot  # noqa: E402
+from vppcomp.exporter.metrics.collectors.ipcomp import EVENTS
+from vppcomp.statseg.events import EventSchema
+from vppcomp.statseg.recording import read_frames
+from vppcomp.statseg.snapshot import RingBuffer, RingThread, Snapshot
 
 DATA = Path(__file__).parent / "data"
 RECORDING = DATA / "vpp-ipcomp.vppstats"
