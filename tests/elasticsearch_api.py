@@ -178,9 +178,9 @@ def _settings_of(state: ElasticState, stream: str) -> dict[str, Any]:
     under ``"dimensions"`` its mapped time-series dimensions."""
     best = None
     for template in state.index_templates.values():
-        if any(fnmatch.fnmatch(stream, p) for p in template.get("index_patterns", [])):
-            if best is None or template.get("priority", 0) > best.get("priority", 0):
-                best = template
+        matches = any(fnmatch.fnmatch(stream, p) for p in template.get("index_patterns", []))
+        if matches and (best is None or template.get("priority", 0) > best.get("priority", 0)):
+            best = template
     settings: dict[str, Any] = {"dimensions": []}
     for name in (best or {}).get("composed_of", []):
         template = state.component_templates.get(name, {}).get("template", {})
@@ -225,7 +225,8 @@ def _bulk(state: ElasticState, body: bytes) -> tuple[int, Any]:
                 400,
                 (
                     "illegal_argument_exception",
-                    f"_id must be unset or set to [...] but was [{doc_id}] because [{stream}] is in time_series mode",
+                    f"_id must be unset or set to [...] but was [{doc_id}] because "
+                    f"[{stream}] is in time_series mode",
                 ),
             )
         else:

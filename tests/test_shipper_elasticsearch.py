@@ -154,6 +154,7 @@ def test_per_item_429_stays_spooled_and_is_resent_once(
     shipper._retry_at = 0
     assert shipper.flush(budget=30)
     first, second = es.bulk_requests()
+    assert len(first) > 20  # all events and the metric documents
     assert [a["create"]["_id"] for a, _ in second] == refused
     stored = es.state.docs["logs-vpp.ipcomp-es"]
     assert len(stored) == 20 and shipper.stats.already_present == 0

@@ -22,6 +22,7 @@ class ShipperCollector:
     """``vpp_shipper_*`` families of one :class:`Shipper`."""
 
     name = "shipper"
+    without_vpp = True  # the shipper's health matters most while VPP is gone
 
     def __init__(self, shipper: Shipper) -> None:
         self.shipper = shipper
