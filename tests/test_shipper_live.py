@@ -28,8 +28,8 @@ __all__ = ["ipcomp_plugin", "opensearch"]  # fixtures
 
 def test_live_vpp_events_and_metrics_land_in_opensearch(
     vpp_factory: Callable[..., Any],
-    ipcomp_plugin: PluginBuild,  # noqa: F811
-    opensearch: OpenSearchNode,  # noqa: F811
+    ipcomp_plugin: PluginBuild,
+    opensearch: OpenSearchNode,
     tmp_path: Path,
 ) -> None:
     a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, startup_extra="cpu { workers 1 }")
