@@ -7,6 +7,7 @@ Field names and types: :mod:`.fields` (the contract); ids: :mod:`.ids`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Hashable, Iterable, Sequence
@@ -76,6 +77,7 @@ class Observer:
         return self.name or self.hostname
 
 
+@functools.lru_cache(maxsize=256)
 def timestamp(seconds: float) -> str:
     """ISO 8601 in UTC with milliseconds (what a ``date`` field keeps)."""
     return (
@@ -85,16 +87,25 @@ def timestamp(seconds: float) -> str:
     )
 
 
+@functools.lru_cache(maxsize=8192)
+def _path(key: str) -> tuple[tuple[str, ...], str]:
+    *parents, leaf = key.split(".")
+    return tuple(parents), leaf
+
+
 def nest(flat: dict[str, Any]) -> dict[str, Any]:
     """``{"a.b": 1, "a.c": 2}`` -> ``{"a": {"b": 1, "c": 2}}`` (``None`` values dropped)."""
     out: dict[str, Any] = {}
     for key, value in flat.items():
         if value is None:
             continue
+        parents, leaf = _path(key)
         node = out
-        *parents, leaf = key.split(".")
         for part in parents:
-            node = node.setdefault(part, {})
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
         node[leaf] = value
     return out
 
@@ -118,7 +129,12 @@ def boot_time(snap: Snapshot) -> float:
 
 
 def common(observer: Observer, kind: str, namespace: str, boot: float) -> dict[str, Any]:
-    """Fields every document of ``kind`` carries."""
+    """Fields every document of ``kind`` carries (a new dict each call)."""
+    return dict(_common(observer, kind, namespace, boot))
+
+
+@functools.lru_cache(maxsize=64)
+def _common(observer: Observer, kind: str, namespace: str, boot: float) -> dict[str, Any]:
     return {
         "data_stream.type": "logs" if kind == EVENT else "metrics",
         "data_stream.dataset": DATASET,
@@ -191,6 +207,7 @@ class EventContext:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def _address(raw: bytes, is_ip6: int | None) -> str | None:
     packed = raw if is_ip6 else raw[:4]
     if not any(packed):
@@ -224,50 +241,84 @@ def event_document(
     src = _address(record.get("src", b""), is_ip6)
     dst = _address(record.get("dst", b""), is_ip6)
     sa_id = record.get("sa_id")
-    flat = common(observer, EVENT, namespace, context.boot_time)
-    flat.update(
-        {
-            "@timestamp": timestamp(record.get("timestamp_ns", 0) / 1e9),
-            "message": " ".join(
-                str(part)
-                for part in (
-                    action,
-                    f"sa {sa_id}" if sa_id is not None else None,
-                    f"{src} -> {dst}" if src or dst else None,
-                    f"reason {reason or code}" if code else None,
-                )
-                if part
+    base = _nested_common(observer, EVENT, namespace, context.boot_time)
+    words = [action]
+    if sa_id is not None:
+        words.append(f"sa {sa_id}")
+    if src or dst:
+        words.append(f"{src} -> {dst}")
+    if code:
+        words.append(f"reason {reason or code}")
+    body: dict[str, Any] = {
+        **base,
+        "@timestamp": timestamp(record.get("timestamp_ns", 0) / 1e9),
+        "message": " ".join(words),
+        "event": _clean(
+            {
+                **base["event"],
+                "category": category,
+                "type": kinds,
+                "action": action,
+                "outcome": outcome,
+                "reason": reason,
+                "sequence": sequence,
+                "created": timestamp(read_at),
+            }
+        ),
+        "vpp": {
+            **base.get("vpp", {}),
+            "thread": thread,
+            "ipcomp": _clean(
+                {
+                    "sa": _clean({"id": sa_id, "index": record.get("sa_index")}) or None,
+                    "cpi": record.get("cpi") if sa_id is not None else None,
+                    "engine": _clean(
+                        {
+                            "index": engine,
+                            "name": context.engines[engine]
+                            if engine is not None and engine < len(context.engines)
+                            else None,
+                        }
+                    )
+                    or None,
+                    "interface": _clean(
+                        {
+                            "sw_if_index": sw_if_index,
+                            "name": context.interfaces[sw_if_index]
+                            if sw_if_index is not None and sw_if_index < len(context.interfaces)
+                            else None,
+                        }
+                    )
+                    or None,
+                    "reason": {"code": code} if code is not None else None,
+                    "ring": {"schema_version": schema_version},
+                }
             ),
-            "event.category": category,
-            "event.type": kinds,
-            "event.action": action,
-            "event.outcome": outcome,
-            "event.reason": reason,
-            "event.sequence": sequence,
-            "event.created": timestamp(read_at),
-            "source.ip": src,
-            "destination.ip": dst,
-            "network.type": ("ipv6" if is_ip6 else "ipv4") if src or dst else None,
-            "network.iana_number": IANA_IPCOMP if src or dst else None,
-            "network.bytes": record.get("length") or None,
-            "vpp.thread": thread,
-            "vpp.ipcomp.sa.id": sa_id,
-            "vpp.ipcomp.sa.index": record.get("sa_index"),
-            "vpp.ipcomp.cpi": record.get("cpi") if sa_id is not None else None,
-            "vpp.ipcomp.engine.index": engine,
-            "vpp.ipcomp.engine.name": context.engines[engine]
-            if engine is not None and engine < len(context.engines)
-            else None,
-            "vpp.ipcomp.interface.sw_if_index": sw_if_index,
-            "vpp.ipcomp.interface.name": context.interfaces[sw_if_index]
-            if sw_if_index is not None and sw_if_index < len(context.interfaces)
-            else None,
-            "vpp.ipcomp.reason.code": code,
-            "vpp.ipcomp.ring.schema_version": schema_version,
-        }
-    )
+        },
+    }
+    if src:
+        body["source"] = {"ip": src}
+    if dst:
+        body["destination"] = {"ip": dst}
+    if src or dst:
+        network: dict[str, Any] = {"type": "ipv6" if is_ip6 else "ipv4", "iana_number": IANA_IPCOMP}
+        if record.get("length"):
+            network["bytes"] = record["length"]
+        body["network"] = network
     doc_id = ids.event_id(observer.identity, context.boot_time, thread, sequence)
-    return Document(EVENT, stream_name(EVENT, namespace), doc_id, nest(flat))
+    return Document(EVENT, stream_name(EVENT, namespace), doc_id, body)
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` without its ``None`` values."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+@functools.lru_cache(maxsize=64)
+def _nested_common(observer: Observer, kind: str, namespace: str, boot: float) -> dict[str, Any]:
+    """:func:`common` nested once per observer, stream and VPP instance (shared:
+    callers copy what they extend)."""
+    return nest(_common(observer, kind, namespace, boot))
 
 
 def shipper_event(

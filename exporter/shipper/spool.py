@@ -19,11 +19,12 @@ the totals survive restarts (table ``state``).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import orjson
 
 from vppcomp.exporter.shipper.documents import EVENT, METRIC, Document
 
@@ -98,7 +99,7 @@ class Spool:
         rows = []
         added = 0
         for doc in docs:
-            body = json.dumps(doc.body, separators=(",", ":"))
+            body = orjson.dumps(doc.body, option=orjson.OPT_SERIALIZE_NUMPY).decode()
             rows.append((doc.kind, doc.stream, doc.id, body, len(body)))
             added += len(body)
         db = self._db
