@@ -26,7 +26,7 @@ def kibana_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["content-length"]))
             seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
             ok = self.headers.get("kbn-xsrf") is not None
@@ -67,5 +67,5 @@ def test_import_posts_every_saved_object(kibana_server: tuple[str, list[dict[str
 def test_a_bad_ndjson_line_is_a_clear_error(tmp_path: Any) -> None:
     bad = tmp_path / "bad.ndjson"
     bad.write_text('{"id": "a"}\nnot json\n')
-    with pytest.raises(ValueError, match="bad.ndjson:2: not JSON"):
+    with pytest.raises(ValueError, match=r"bad\.ndjson:2: not JSON"):
         kibana.saved_objects([bad])

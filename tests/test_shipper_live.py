@@ -16,6 +16,7 @@ from opensearch_fixture import OpenSearchNode, opensearch, request
 from plugin_vpp import PluginBuild, ipcomp_plugin, pg_replay, start_ipcomp_vpp
 from test_plugin_live import BCAST, CPI, OUTER, ether, ip4_packet, make_traffic, setup_a
 
+from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory
 from vppcomp.exporter.shipper import backends
 from vppcomp.exporter.shipper.documents import Observer, flatten
 from vppcomp.exporter.shipper.runner import Shipper, ShipperConfig
@@ -94,3 +95,6 @@ def test_live_vpp_events_and_metrics_land_in_opensearch(
     assert sent == len(frames)
     assert sa["vpp.ipcomp.sa.rx_errors.packets"] == len(bad)
     assert sa["vpp.ipcomp.sa.compressed_in.packets_per_second"] > 0
+    # observer.version from the binary API, as `vppcomp ship --api-socket` asks it
+    version = ApiDirectory(str(a.api_socket), [str(d) for d in a.api_dirs]).vpp_version()
+    assert version is not None and version.startswith("26.06"), version

@@ -98,7 +98,14 @@ def build_shipper(args: argparse.Namespace, stats_socket: str) -> Any:
     )
     Path(args.ship_spool).parent.mkdir(parents=True, exist_ok=True)
     spool = Spool(args.ship_spool, args.ship_spool_bytes)
-    observer = Observer(name=args.ship_host_name) if args.ship_host_name else Observer()
+    version = None
+    if getattr(args, "api_socket", None):
+        from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory
+        from vppcomp.exporter.web.commands import DEFAULT_API_DIRS
+
+        dirs = getattr(args, "api_json_dir", None) or DEFAULT_API_DIRS
+        version = ApiDirectory(args.api_socket, dirs).vpp_version()
+    observer = Observer(name=args.ship_host_name, version=version)
     config = ShipperConfig(
         namespace=args.ship_namespace,
         interval=args.ship_interval,
@@ -121,6 +128,17 @@ def register(subparsers: Any) -> None:
         "--stats-socket",
         default=os.environ.get("VPPCOMP_STATS_SOCKET", DEFAULT_SOCKET),
         help=f"VPP stats socket (VPPCOMP_STATS_SOCKET; {DEFAULT_SOCKET})",
+    )
+    ship.add_argument(
+        "--api-socket",
+        default=os.environ.get("VPPCOMP_API_SOCKET"),
+        help="VPP binary-API socket: observer.version from show_version (VPPCOMP_API_SOCKET; off)",
+    )
+    ship.add_argument(
+        "--api-json-dir",
+        action="append",
+        metavar="DIR",
+        help="directory of *.api.json files (repeatable; default /usr/share/vpp/api/...)",
     )
     ship.add_argument(
         "--metrics-listen",

@@ -97,6 +97,16 @@ class ApiDirectory:
             self._disconnect()
         return ApiView(sas, engines)
 
+    def vpp_version(self) -> str | None:
+        """VPP's version (``show_version``); None when the API does not answer."""
+        with self._lock:
+            try:
+                return str(self._connect().api.show_version().version).strip()
+            except Exception as error:  # the API is optional
+                log.warning("VPP API on %s: %s", self.socket_path, error)
+                self._disconnect()
+                return None
+
     def _connect(self) -> Any:
         from vpp_papi import VPPApiClient
         from vpp_papi.vpp_papi import VPPApiJSONFiles
