@@ -256,3 +256,28 @@ def test_ipv6_decompress_failure_document() -> None:
     assert body["event.outcome"] == "failure" and body["event.sequence"] == 77
     assert body["vpp.thread"] == 1 and body["network.bytes"] == 1400
     assert set(body) <= fields.names(fields.LOG_FIELDS)
+
+
+def test_overrun_while_the_shipper_was_stopped_is_reported_after_restart(tmp_path: Path) -> None:
+    from shipper_helpers import with_ring
+
+    from vppcomp.statseg.replay import SegmentServer
+    from vppcomp.statseg.writer import SegmentWriter
+
+    base = base_snapshot()
+    pool = [record(type="sa-add", timestamp_ns=i) for i in range(16)]
+    first = with_ring(base, [(10, pool[:10])], ring_size=16)
+    socket = tmp_path / "stats.sock"
+    with SegmentServer(socket, 2 * SegmentWriter.required_size(first)) as server:
+        server.publish(first)
+        spool = Spool(tmp_path / "spool.sqlite")
+        shipper = Shipper(StatsClient(str(socket)), spool, lambda: None)  # type: ignore[arg-type,return-value]
+        assert shipper.read() >= 10
+        spool.close()
+        server.publish(with_ring(base, [(50, pool)], ring_size=16))  # 40 more while stopped
+        again = Shipper(StatsClient(str(socket)), Spool(tmp_path / "spool.sqlite"), lambda: None)  # type: ignore[arg-type,return-value]
+        again.read()
+    assert again.stats.ring_overruns == 24
+    actions = [json.loads(d.body)["event"].get("action") for d in again.spool.peek(10_000)]
+    assert actions.count("ring-overrun") == 1
+    assert actions.count("sa-add") == 10 + 16
