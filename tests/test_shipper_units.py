@@ -256,6 +256,10 @@ def test_ipv6_decompress_failure_document() -> None:
     assert body["event.outcome"] == "failure" and body["event.sequence"] == 77
     assert body["vpp.thread"] == 1 and body["network.bytes"] == 1400
     assert set(body) <= fields.names(fields.LOG_FIELDS)
+    switch = SCHEMA.decode([record(type="engine-switch", reason=2, engine_index=1)])[0]
+    body = flatten(event_document(switch, 0, 1, EventContext.of(base), Observer(), "n", 1, 0).body)
+    # 2 = IPCOMP_FALLBACK_DEVICE_ERROR (plugin/ipcomp/ipcomp_async.h)
+    assert body["event.reason"] == "device-error"
 
 
 def test_overrun_while_the_shipper_was_stopped_is_reported_after_restart(tmp_path: Path) -> None:

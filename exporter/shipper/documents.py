@@ -236,6 +236,8 @@ def event_document(
     if stem is not None and code is not None:
         node = f"ipcomp{6 if is_ip6 else 4}-{stem}"
         reason = context.reasons.get(node, {}).get(code)
+    elif action == "engine-switch" and code is not None:
+        reason = _switch_reason(code)
     engine = record.get("engine_index")
     sw_if_index = record.get("sw_if_index")
     src = _address(record.get("src", b""), is_ip6)
@@ -307,6 +309,15 @@ def event_document(
         body["network"] = network
     doc_id = ids.event_id(observer.identity, context.boot_time, thread, sequence)
     return Document(EVENT, stream_name(EVENT, namespace), doc_id, body)
+
+
+def _switch_reason(code: int) -> str | None:
+    """An engine-switch record's reason: the plugin's ``ipcomp_fallback_reason_t``
+    (0: back to the device, then the ``foreach_ipcomp_fallback_reason`` order
+    that ``FALLBACK_REASONS`` follows). Not in the ring's schema text yet."""
+    if code == 0:
+        return "hardware"
+    return FALLBACK_REASONS[code - 1] if code <= len(FALLBACK_REASONS) else None
 
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
