@@ -39,6 +39,8 @@ class ElasticState:
     item_faults: dict[str, tuple[int, str]] = field(default_factory=dict)
     #: answer the next N bulk requests with this status *after* storing them
     fail_after_write: list[int] = field(default_factory=list)
+    #: answer the next N bulk requests with this status, storing nothing
+    refuse_bulk: list[int] = field(default_factory=list)
     product_header: bool = True
     version: str = "8.15.0"
 
@@ -202,6 +204,12 @@ def _dimension_paths(properties: dict[str, Any], prefix: str = "") -> list[str]:
 
 
 def _bulk(state: ElasticState, body: bytes) -> tuple[int, Any]:
+    if state.refuse_bulk:
+        status = state.refuse_bulk.pop(0)
+        return status, {
+            "error": {"type": "security_exception", "reason": "injected"},
+            "status": status,
+        }
     lines = [json.loads(x) for x in body.splitlines() if x.strip()]
     items = []
     errors = False

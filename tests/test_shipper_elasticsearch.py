@@ -193,6 +193,25 @@ def test_permanent_refusal_is_kept_as_dead_and_counted(
     assert len(es.state.docs["logs-vpp.ipcomp-es"]) == 4
 
 
+@faults_only
+def test_a_refused_request_keeps_every_document(
+    es: ElasticServer, segment: SegmentServer, tmp_path: Path
+) -> None:
+    publish_events(segment, 8)
+    es.state.refuse_bulk = [401, 413]  # credentials, then a too large request
+    shipper = shipper_for(es.url, segment, tmp_path)
+    shipper.read()
+    produced = sum(shipper.stats.read.values())
+    assert not shipper.flush(budget=30)
+    shipper._retry_at = 0
+    assert not shipper.flush(budget=30)
+    assert shipper.stats.retried == {"401": produced, "413": produced}
+    assert shipper.stats.failed == {} and shipper.spool.dead() == []
+    shipper._retry_at = 0
+    assert shipper.flush(budget=30)
+    assert sum(len(d) for d in es.state.docs.values()) == produced
+
+
 @pytest.mark.skipif(not ES_URL, reason="ES_URL not set: no real Elasticsearch")
 def test_real_cluster_takes_the_documents(segment: SegmentServer, tmp_path: Path) -> None:
     assert ES_URL is not None

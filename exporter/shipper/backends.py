@@ -60,6 +60,7 @@ class ItemResult:
     status: int | None  # None: no answer for the item (connection failure)
     error_type: str | None
     error: str | None
+    whole_request: bool = False  # the cluster refused the bulk request itself
 
 
 def _headers(settings: Settings) -> dict[str, str]:
@@ -182,7 +183,7 @@ def _item_result(ok: bool, info: dict[str, Any]) -> ItemResult:
     if isinstance(error, dict):
         return ItemResult(ok, status, str(error.get("type")), str(error.get("reason")))
     if error is not None:
-        return ItemResult(ok, status, "request", str(error))
+        return ItemResult(ok, status, "request", str(error), whole_request=True)
     return ItemResult(ok, status, None, None)
 
 

@@ -293,7 +293,9 @@ class Shipper:
             elif result.status == 409:
                 self.stats.already_present += 1
                 acked.append(doc.seq)
-            elif result.status is None or result.status in RETRIABLE:
+            elif result.status is None or result.status in RETRIABLE or result.whole_request:
+                # a refusal of the whole request (401, 403, 413, ...) says nothing
+                # about the document: keep it, and say why in the log
                 self.stats.retried[str(result.status or "no_answer")] += 1
                 retry = True
             else:
@@ -309,7 +311,8 @@ class Shipper:
             self.stats.last_success = time.time()
             self._backoff = 1.0
         if retry:
-            self._down(f"{sum(1 for r in results if not r.ok)} items to retry")
+            failed = [r for r in results if not r.ok]
+            self._down(f"{len(failed)} items to retry, e.g. {failed[0].status}: {failed[0].error}")
             return False
         return True
 
