@@ -285,3 +285,17 @@ def test_overrun_while_the_shipper_was_stopped_is_reported_after_restart(tmp_pat
     actions = [json.loads(d.body)["event"].get("action") for d in again.spool.peek(10_000)]
     assert actions.count("ring-overrun") == 1
     assert actions.count("sa-add") == 10 + 16
+
+
+def test_exporter_takes_the_shipper_flags(tmp_path: Path) -> None:
+    from vppcomp.cli import build_parser
+    from vppcomp.exporter.shipper.commands import build_shipper
+
+    args = build_parser().parse_args(
+        ["exporter", "--ship-url", "http://127.0.0.1:1", "--ship-namespace", "lab",
+         "--ship-spool", str(tmp_path / "s.sqlite"), "--ship-spool-bytes", "1000"]
+    )  # fmt: skip
+    shipper = build_shipper(args, str(tmp_path / "stats.sock"))
+    assert shipper.config.namespace == "lab" and shipper.spool.max_bytes == 1000
+    assert not shipper.flush()  # nothing listens there: spooled, no exception
+    assert not shipper.stats.cluster_up

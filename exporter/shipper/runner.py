@@ -233,7 +233,7 @@ class Shipper:
             backend = self._connect()
             if self.config.install_templates:
                 templates.install(backend, lifecycle=self.config.lifecycle)
-        except (ClusterUnavailable, LookupError) as error:
+        except Exception as error:  # any refusal: keep spooling, retry with the backoff
             self._down(f"cannot set up the cluster: {error}")
             return None
         self.backend = backend
