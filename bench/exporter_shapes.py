@@ -17,7 +17,9 @@ uses it on :func:`synthetic.synthetic_snapshot`).
 
 from __future__ import annotations
 
+import re
 import struct
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,6 +74,16 @@ def _ramp(shape: tuple[int, ...], scale: int, tick: int) -> np.ndarray:
 def _combined(threads: int, n: int, packets: int, size: int, tick: int) -> np.ndarray:
     pk = _ramp((threads, n), packets, tick)
     return np.stack([pk, pk * np.uint64(size)], axis=-1)
+
+
+def plugin_event_schema() -> bytes:
+    """The schema text the plugin publishes with its event ring: the C string
+    ``ipcomp_event_schema`` of ``plugin/ipcomp/ipcomp_stats.c``, its literals joined."""
+    source = (Path(__file__).parents[1] / "plugin/ipcomp/ipcomp_stats.c").read_text()
+    body = re.search(r"ipcomp_event_schema\[\]\s*=\s*(.*?);", source, re.S)
+    assert body is not None, "ipcomp_event_schema not found in ipcomp_stats.c"
+    text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body.group(1)))
+    return text.encode().decode("unicode_escape").encode()
 
 
 def event_record(kind: int, sa_index: int, sa_id: int, cpi: int, ts: int, length: int) -> bytes:
@@ -132,7 +144,7 @@ def ipcomp_entries(sas: int, threads: int, tick: int = 0) -> Entries:
         rings.append(RingThread(len(records) % 8, len(records), records[-8:]))
     entries["/net/ipcomp/events"] = (
         StatType.RING_BUFFER,
-        RingBuffer(64, 8, 1, b"ipcomp-event v1", rings),
+        RingBuffer(64, 8, 1, plugin_event_schema(), rings),
     )
     entries.update(offload_entries(sas, threads, tick))
     return entries

@@ -72,7 +72,11 @@ class Exporter:
                 for collector in self.collectors:
                     results.append(self._run(collector, scrape, metrics))
             else:
-                results = [CollectorResult(c.name, False, 0.0) for c in self.collectors]
+                for collector in self.collectors:
+                    if getattr(collector, "without_vpp", False):
+                        results.append(self._run(collector, None, metrics))
+                    else:
+                        results.append(CollectorResult(collector.name, False, 0.0))
             metrics.extend(self._self_metrics(snapshot, read_time, results))
             return metrics
 
@@ -108,7 +112,7 @@ class Exporter:
         return snapshot
 
     @staticmethod
-    def _run(collector: Collector, scrape: Scrape, out: list[Metric]) -> CollectorResult:
+    def _run(collector: Collector, scrape: Scrape | None, out: list[Metric]) -> CollectorResult:
         started = time.perf_counter()
         try:
             metrics = list(collector.collect(scrape))

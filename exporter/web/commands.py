@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
 from typing import Any
 
 from vppcomp.exporter.metrics.collectors import COLLECTORS, build_collectors
@@ -127,6 +128,9 @@ def register(subparsers: Any) -> None:
         choices=sorted(COLLECTORS),
         help="disable a collector (repeatable; VPPCOMP_EXPORTER_NO_COLLECTORS)",
     )
+    from vppcomp.exporter.shipper.commands import add_ship_arguments
+
+    add_ship_arguments(parser, required_url=False)  # --ship-url: run the shipper in-process
     parser.set_defaults(handler=_serve)
 
 
@@ -157,6 +161,13 @@ def _serve(args: argparse.Namespace) -> int:
         api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or list(DEFAULT_API_DIRS)
         source = PersistentSource(PapiSource(args.api_socket, api_dirs, name="vpp"))
         collectors.append(IpcompApiCollector(ApiDirectory(source)))
+    shipper = None
+    if args.ship_url:
+        from vppcomp.exporter.shipper.commands import build_shipper
+        from vppcomp.exporter.shipper.metrics import ShipperCollector
+
+        shipper = build_shipper(args, args.stats_socket)
+        collectors.append(ShipperCollector(shipper))
     client = StatsClient(args.stats_socket, busy_timeout=args.busy_timeout)
     exporter = Exporter(client, collectors, options_from(args))
     app = create_app(exporter)
@@ -170,11 +181,17 @@ def _serve(args: argparse.Namespace) -> int:
             api_dirs=api_dirs,
         )
         app.include_router(topology_router(settings))
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=args.log_level.lower(),
-        access_log=False,
-    )
+    stop = threading.Event()
+    if shipper is not None:
+        threading.Thread(target=shipper.run, args=(stop,), name="shipper", daemon=True).start()
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=args.log_level.lower(),
+            access_log=False,
+        )
+    finally:
+        stop.set()
     return 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import struct
 from typing import Any
 
 import numpy as np
@@ -22,26 +21,12 @@ from vppcomp.exporter.metrics.collectors.ipcomp import (
     SA_COUNTERS,
     engine_names,
 )
+from vppcomp.statseg.events import EventSchema, SchemaError
 from vppcomp.statseg.ipcomp import SA_NAMES, SA_PREFIX, compression_ratio, saved_bytes
 from vppcomp.statseg.layout import StatType
 from vppcomp.statseg.snapshot import RingBuffer, Snapshot
 
 _VECTORS = (StatType.COUNTER_VECTOR_SIMPLE, StatType.COUNTER_VECTOR_COMBINED)
-
-#: ``ipcomp_event_t`` (plugin/ipcomp/ipcomp.h): 64 bytes, little endian
-EVENT = struct.Struct("<QHHIIHBBII16s16s")
-EVENT_TYPES = {
-    1: "sa-add",
-    2: "sa-del",
-    3: "engine-failure",
-    4: "decompress-failure",
-    5: "tunnel-add",
-    6: "tunnel-del",
-    7: "device-failure",
-    8: "device-recovery",
-    9: "engine-switch",
-}
-_NONE32 = 0xFFFFFFFF
 
 
 def _columns(snap: Snapshot, prefix: str, size: int) -> dict[str, np.ndarray]:
@@ -122,38 +107,41 @@ def engines(snap: Snapshot) -> list[dict[str, Any]]:
 
 
 def events(snap: Snapshot, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest ``limit`` records of the ipcomp event ring, newest first."""
+    """The newest ``limit`` records of the ipcomp event ring, newest first,
+    decoded by the schema the ring publishes (:mod:`vppcomp.statseg.events`).
+    A schema this version cannot read gives one item with an ``error``."""
     if EVENTS not in snap or not isinstance(snap[EVENTS], RingBuffer):
         return []
     ring: RingBuffer = snap[EVENTS]
+    try:
+        schema = EventSchema.parse(ring.schema, ring.schema_version, ring.entry_size)
+    except SchemaError as error:
+        return [{"error": str(error)}]
     decoded = []
     for thread, ring_thread in enumerate(ring.threads):
-        for record in ring_thread.records:
-            if len(record) >= EVENT.size:
-                decoded.append(_event(thread, record[: EVENT.size]))
+        for record in schema.decode(ring_thread.records):
+            decoded.append(_event(thread, record))
     decoded.sort(key=lambda e: e["timestamp_ns"], reverse=True)
     return decoded[:limit]
 
 
-def _event(thread: int, record: bytes) -> dict[str, Any]:
-    (ts, kind, reason, sa_index, sa_id, cpi, is_ip6, engine, sw_if_index, length, src, dst) = (
-        EVENT.unpack(record)
-    )
+def _event(thread: int, record: dict[str, Any]) -> dict[str, Any]:
+    is_ip6 = record.get("is_ip6")
 
     def address(raw: bytes) -> str:
         return str(ipaddress.ip_address(raw if is_ip6 else raw[:4]))
 
     return {
         "thread": thread,
-        "timestamp_ns": ts,
-        "type": EVENT_TYPES.get(kind, str(kind)),
-        "reason": reason,
-        "sa_index": None if sa_index == _NONE32 else sa_index,
-        "sa": None if sa_id == _NONE32 else sa_id,
-        "cpi": cpi,
-        "engine_index": None if engine == 0xFF else engine,
-        "sw_if_index": None if sw_if_index == _NONE32 else sw_if_index,
-        "length": length,
-        "src": address(src),
-        "dst": address(dst),
+        "timestamp_ns": record.get("timestamp_ns"),
+        "type": record.get("type"),
+        "reason": record.get("reason"),
+        "sa_index": record.get("sa_index"),
+        "sa": record.get("sa_id"),
+        "cpi": record.get("cpi"),
+        "engine_index": record.get("engine_index"),
+        "sw_if_index": record.get("sw_if_index"),
+        "length": record.get("length"),
+        "src": address(record.get("src", bytes(16))),
+        "dst": address(record.get("dst", bytes(16))),
     }

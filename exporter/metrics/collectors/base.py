@@ -17,7 +17,10 @@ class Collector(Protocol):
     """One area of the segment. ``collect`` builds fresh families from the
     scrape's snapshot (it keeps no metric objects between scrapes, only
     per-epoch caches of labels) and may raise: the exporter then reports the
-    collector as failed for this scrape and carries on with the others."""
+    collector as failed for this scrape and carries on with the others.
+    A collector whose class sets ``without_vpp = True`` (families not read
+    from the segment, e.g. the shipper's) also runs when VPP is unreachable,
+    with ``scrape`` None."""
 
     name: str
 

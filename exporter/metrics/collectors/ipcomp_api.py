@@ -85,6 +85,18 @@ class ApiDirectory:
         ]
         return ApiView(sas, engines)
 
+    def vpp_version(self) -> str | None:
+        """VPP's version (``show_version``); None when the API does not answer."""
+        with self._lock:
+            try:
+                self.source.open()
+                reply = self.source.call("show_version").reply or {}
+            except (ApiUnavailable, ApiError) as error:  # the API is optional
+                log.warning("VPP API of %s: %s", self.source.name, error)
+                self.source.close()
+                return None
+            return str(reply.get("version", "")).strip() or None
+
 
 class IpcompApiCollector:
     """``vpp_ipcomp_sa_info`` and ``vpp_ipcomp_engine_info`` (value 1)."""

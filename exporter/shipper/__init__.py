@@ -1,0 +1,1 @@
+"""Ship ipcomp events and metric documents to Elasticsearch and OpenSearch (see README.md)."""
