@@ -1,9 +1,11 @@
-"""Start and stop real VPP instances for live tests.
+"""Start and stop real VPP instances (live tests, benchmarks, the demo).
 
 VPP comes from ``$VPP_PREFIX`` (an install prefix with ``bin/vpp``,
-``share/vpp/api``, the plugin directory and the CMake config), else from a
-``vpp`` on ``PATH``. Each instance runs as a child process with its own
-sockets under its own work directory, no hugepages, and is always stopped.
+``share/vpp/api``, the plugin directory and the CMake config), else from the
+``defaults`` a caller names (the demo: ``/opt/vpp``, then FD.io's packages at
+``/usr``), else from a ``vpp`` on ``PATH``. Each instance runs as a child
+process in its own session with its own sockets under its own work
+directory, no hugepages, and is always stopped.
 """
 
 from __future__ import annotations
@@ -19,22 +21,28 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PLUGINS = ("memif", "af_packet", "tap", "tracedump", "ping")
+PLUGIN_DIR_PATTERNS = ("lib/vpp_plugins", "lib/*/vpp_plugins", "lib64/vpp_plugins")
 
 
-def vpp_prefix() -> Path | None:
-    """The VPP install prefix to test against, or ``None`` when there is none."""
+def vpp_prefix(defaults: Sequence[str] = ()) -> Path | None:
+    """The VPP install prefix to use, or ``None`` when there is none; a
+    ``$VPP_PREFIX`` without ``bin/vpp`` is ``None``, never another VPP."""
     env = os.environ.get("VPP_PREFIX")
     if env:
         prefix = Path(env)
         return prefix if (prefix / "bin" / "vpp").is_file() else None
+    for default in defaults:
+        if (Path(default) / "bin" / "vpp").is_file():
+            return Path(default)
     found = shutil.which("vpp")
     return Path(found).resolve().parent.parent if found else None
 
 
 def plugin_dir(prefix: Path) -> Path:
     """The directory holding VPP's own ``*_plugin.so`` under ``prefix``."""
-    for candidate in sorted(prefix.glob("lib*/**/vpp_plugins")):
-        return candidate
+    for pattern in PLUGIN_DIR_PATTERNS:  # no recursive walk: prefix may be /usr
+        for candidate in sorted(prefix.glob(pattern)):
+            return candidate
     raise FileNotFoundError(f"no vpp_plugins directory under {prefix}")
 
 
