@@ -76,6 +76,16 @@ class TopologySettings:
         hosts = load_inventory(inventory) if inventory else [local]
         return cls(graph_host=local, tunnel_hosts=hosts, api_dirs=api_dirs)
 
+    @classmethod
+    def for_inventory(
+        cls, inventory: str, *, api_dirs: list[str] | None = None
+    ) -> TopologySettings:
+        """The tunnels between the hosts of ``inventory`` and the graph of its
+        first host: live sockets or recordings (a replayed demo has no API
+        socket). Raises InventoryError for a bad inventory."""
+        hosts = load_inventory(inventory)
+        return cls(graph_host=hosts[0], tunnel_hosts=hosts, api_dirs=api_dirs)
+
 
 class SnapshotHistory:
     """Snapshot pairs of one host's stats across requests.

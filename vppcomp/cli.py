@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "vppcomp.statseg.commands",
     "vppcomp.topology.commands",
     "vppcomp.exporter.web.commands",
+    "vppcomp.demo.commands",
 )
 
 
