@@ -1,11 +1,12 @@
 """The demo's two VPP ends, ``west`` and ``east``: what they load and how
 they are set up.
 
-Each end's set-up and traffic is the CLI script ``deploy/vpp/<end>.cli``,
-the same text the containers of docker-compose.yml run through
-``unix { exec }``; ``${MEMIF_SOCKET}`` in it names the memif socket both ends
-share. The two ends are joined by memif (192.168.1.0/24) with an ipcomp SA
-(CPI 4660) between them; each end's packet generator feeds its pg0. West
+Each end's set-up is the CLI script ``deploy/vpp/<end>.cli`` and its
+traffic ``deploy/vpp/<end>-traffic.cli``: the same text the containers of
+docker-compose.yml run (``unix { exec }`` and the ``traffic`` service);
+``${MEMIF_SOCKET}`` in the set-up names the memif socket both ends share.
+The two ends are joined by memif (192.168.1.0/24) with an ipcomp SA (CPI
+4660) between them; each end's packet generator feeds its pg0. West
 sends compressible, incompressible and below-threshold packets and a trickle
 of malformed IPComp to east; east sends compressible packets back.
 
@@ -34,23 +35,31 @@ class SetupError(RuntimeError):
     """A set-up command was refused; the message names it and VPP's answer."""
 
 
-def setup_commands(end: str, memif_socket: Path) -> list[str]:
-    """The CLI commands of ``end``'s script with the memif socket filled in,
-    comments and blank lines dropped. Raises KeyError for an unknown
-    placeholder and ValueError for an unknown end."""
-    if end not in ENDS:
-        raise ValueError(f"no end {end!r}; ends are {', '.join(ENDS)}")
-    text = Template((SETUP_DIR / f"{end}.cli").read_text())
-    rendered = text.substitute(MEMIF_SOCKET=str(memif_socket))
-    lines = (line.split("#", 1)[0].strip() for line in rendered.splitlines())
+def script_commands(name: str, **values: str) -> list[str]:
+    """The CLI commands of ``deploy/vpp/<name>.cli`` with ``${KEY}`` filled in
+    from ``values``, comments and blank lines dropped. Raises KeyError for a
+    placeholder without a value, OSError for a missing script."""
+    text = Template((SETUP_DIR / f"{name}.cli").read_text()).substitute(values)
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line]
 
 
-def configure(vpp: Any, end: str, memif_socket: Path) -> None:
-    """Run ``end``'s set-up on ``vpp`` (a VppInstance) command by command;
-    raises SetupError at the first command VPP refuses."""
-    for command in setup_commands(end, memif_socket):
+def run_script(vpp: Any, name: str, **values: str) -> None:
+    """Run a script on ``vpp`` (a VppInstance) command by command; raises
+    SetupError at the first command VPP refuses."""
+    for command in script_commands(name, **values):
         answer = vpp.cli(command)
-        low = answer.lower()
-        if any(word in low for word in CLI_ERRORS):
-            raise SetupError(f"{end}: {command[:120]!r}: {answer.strip()}")
+        if any(word in answer.lower() for word in CLI_ERRORS):
+            raise SetupError(f"{name}: {command[:120]!r}: {answer.strip()}")
+
+
+def configure(vpp: Any, end: str, memif_socket: Path) -> None:
+    """Set ``end`` up on ``vpp``: memif, pg0, the ipcomp SA and routes."""
+    if end not in ENDS:
+        raise ValueError(f"no end {end!r}; ends are {', '.join(ENDS)}")
+    run_script(vpp, end, MEMIF_SOCKET=str(memif_socket))
+
+
+def start_traffic(vpp: Any, end: str) -> None:
+    """Start ``end``'s packet-generator streams."""
+    run_script(vpp, f"{end}-traffic")

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vppcomp.demo import services
-from vppcomp.demo.ends import ENDS, PLUGINS, SA_STAT, configure
+from vppcomp.demo.ends import ENDS, PLUGINS, SA_STAT, configure, start_traffic
 from vppcomp.demo.plugin_build import ROOT, build_ipcomp_plugin
 from vppcomp.demo.processes import Child, ChildFailed
 from vppcomp.demo.vpp_process import VppInstance, vpp_prefix
@@ -159,7 +159,9 @@ class Stack:
                     api_dirs=tuple(str(d) for d in vpp.api_dirs),
                 )
             )
-        self.say("waiting for traffic through the ipcomp SA")
+        self.say("starting the traffic; waiting for it to cross the ipcomp SA")
+        for end, vpp in zip(ENDS, self.vpps, strict=True):
+            start_traffic(vpp, end)
         for vpp in self.vpps:
             wait_for_ipcomp_traffic(vpp.stats_socket)
         return hosts
