@@ -10,6 +10,7 @@ request, 1 when the stack could not start or a part of it died.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -77,6 +78,7 @@ def print_urls(urls: Urls) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness polls
     if args.record:
         from vppcomp.demo.record import record_demo
 

@@ -126,6 +126,8 @@ class Stack:
                 "--live: no VPP found (set VPP_PREFIX, or install VPP at /opt/vpp or "
                 "FD.io's packages vpp, vpp-plugin-core, vpp-dev)"
             )
+        if self.config.mode == "auto" and prefix is None:
+            self.say("no VPP found (VPP_PREFIX, /opt/vpp, /usr)")
         if self.config.mode == "replay" or prefix is None:
             return None
         return prefix
@@ -168,7 +170,7 @@ class Stack:
 
     def start_replayed_ends(self) -> list[HostSpec]:
         recording = self.config.recording
-        self.say(f"replay: no VPP here, replaying the recording in {recording}")
+        self.say(f"replay: replaying the recording in {recording}")
         hosts = []
         for end in ENDS:
             stats, api = recording_files(recording, end)
