@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from vppcomp.demo import services
 from vppcomp.demo.ends import ENDS, PLUGINS, SA_STAT, configure, start_traffic
 from vppcomp.demo.plugin_build import ROOT, build_ipcomp_plugin
@@ -84,6 +86,15 @@ def wait_for_ipcomp_traffic(stats_socket: Path, timeout: float = 30.0) -> None:
                     return
             time.sleep(0.5)
     raise DemoError(f"no ipcomp traffic on {stats_socket} after {timeout:.0f} s")
+
+
+def alerts_page(prometheus: str) -> str:
+    """The alerts page of a running Prometheus: ``/alerts``, or ``/classic/alerts``
+    for Debian's build, which ships only the classic web UI."""
+    with contextlib.suppress(httpx.HTTPError):
+        if httpx.get(f"{prometheus}/alerts", timeout=5).status_code == 200:
+            return f"{prometheus}/alerts"
+    return f"{prometheus}/classic/alerts"
 
 
 def write_inventory(path: Path, hosts: list[HostSpec]) -> None:
@@ -233,7 +244,7 @@ class Stack:
         )
         prometheus.wait_http(f"http://{listen}/-/ready", timeout=60)
         self.urls.prometheus = f"http://{listen}/"
-        self.urls.alerts = f"http://{listen}/alerts"
+        self.urls.alerts = alerts_page(f"http://{listen}")
 
         if services.shipper_available():
             target = self.config.es_url or f"spool {self.workdir / 'spool'}"
