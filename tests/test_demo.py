@@ -40,6 +40,7 @@ class DemoRun:
     urls: dict[str, str] = field(default_factory=dict)
     workdir: Path | None = None
     ports: list[int] = field(default_factory=list)
+    reader: threading.Thread | None = None  # appends the demo's output to lines
 
     def descendants(self) -> set[int]:
         """Every live process below the demo (by parent pid, through /proc)."""
@@ -73,8 +74,13 @@ def free_port_pair() -> int:
     raise RuntimeError("no two consecutive free ports")
 
 
+READY = "ready: Ctrl-C stops everything"
+
+
 @contextmanager
-def running_demo(*args: str) -> Iterator[DemoRun]:
+def running_demo(*args: str, until: str = READY) -> Iterator[DemoRun]:
+    """scripts/demo ARGS on free ports, yielded once a line containing
+    ``until`` was printed; stopped (SIGINT) at the end if still running."""
     exporter_port, prometheus_port = free_port_pair(), free_port()
     process = subprocess.Popen(
         [
@@ -94,21 +100,22 @@ def running_demo(*args: str) -> Iterator[DemoRun]:
     def read() -> None:
         assert process.stdout is not None
         for line in process.stdout:
+            run.lines.append(line.rstrip("\n"))
             lines.put(line.rstrip("\n"))
         lines.put(None)
 
-    threading.Thread(target=read, daemon=True).start()
+    run.reader = threading.Thread(target=read, daemon=True)
+    run.reader.start()
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             line = lines.get(timeout=max(deadline - time.monotonic(), 0.1))
-            assert line is not None, "demo exited before it was ready:\n" + "\n".join(run.lines)
-            run.lines.append(line)
+            assert line is not None, f"demo exited before {until!r}:\n" + "\n".join(run.lines)
             if match := re.match(r"\[demo\] work directory (\S+)", line):
                 run.workdir = Path(match[1])
             if match := re.match(r"\[demo\] ([\w ()]+?):\s+(http://\S+)", line):
                 run.urls[match[1]] = match[2]
-            if "ready: Ctrl-C stops everything" in line:
+            if until in line:
                 break
         yield run
     finally:
@@ -146,9 +153,16 @@ def check_running_demo(run: DemoRun, mode: str) -> None:
     check_page_in_chromium(topology, f"demo_{mode}_topology.png")
 
 
-def check_nothing_left(run: DemoRun, started: set[int]) -> None:
-    os.kill(run.process.pid, signal.SIGINT)
-    assert run.process.wait(timeout=90) == 0, "\n".join(run.lines)
+def check_nothing_left(
+    run: DemoRun, started: set[int], stop: signal.Signals | None = signal.SIGINT, status: int = 0
+) -> None:
+    """Stop the demo with ``stop`` (``None``: it stops by itself) and check
+    its exit ``status`` and that nothing it started is left."""
+    if stop is not None:
+        os.kill(run.process.pid, stop)
+    assert run.process.wait(timeout=90) == status, "\n".join(run.lines)
+    assert run.reader is not None
+    run.reader.join(timeout=10)
     assert started, "the demo started no process?"
     alive = {pid for pid in started if Path(f"/proc/{pid}").exists()}
     assert not alive, f"left running: {alive}"
@@ -182,3 +196,26 @@ def test_demo_live_mode(vpp_prefix: Path) -> None:
         dropped = re.search(r"^vpp_ipcomp_sa_rx_errors_packets_total\{[^}]*\} (\S+)$", east, re.M)
         assert dropped and float(dropped[1]) > 0, "malformed IPComp not counted at east"
         check_nothing_left(run, started)
+
+
+def test_demo_stopped_while_starting_leaves_nothing() -> None:
+    """SIGTERM half-way through the start (replayers and one exporter up)."""
+    with running_demo("--replay", until="starting the exporter of east") as run:
+        started = run.descendants()
+        check_nothing_left(run, started, signal.SIGTERM)
+
+
+@pytest.mark.live
+def test_demo_stops_everything_when_a_vpp_dies(vpp_prefix: Path) -> None:
+    os.environ.setdefault("VPP_PREFIX", str(vpp_prefix))
+    with running_demo("--live") as run:
+        started = run.descendants()
+        west = [
+            pid
+            for pid in started
+            if b"/west/startup.conf" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(west) == 1, started
+        os.kill(west[0], signal.SIGKILL)
+        check_nothing_left(run, started, stop=None, status=1)
+        assert any("VPP west exited" in line for line in run.lines), run.lines
