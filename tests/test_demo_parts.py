@@ -70,12 +70,19 @@ def test_malformed_ipcomp_targets_the_east_sa() -> None:
     command = streams("west")["malformed"]
     match = re.search(r"IPCOMP: (\S+) -> (\S+) hex", command)
     assert match is not None
-    east_setup = " ".join(ends.script_commands("east", MEMIF_SOCKET="/x"))
-    tunnel = re.search(r"create ipcomp tunnel src (\S+) dst (\S+) cpi (\d+)", east_setup)
-    assert tunnel is not None
-    assert (match[1], match[2]) == (tunnel[2], tunnel[1])  # from west to east's address
+    address, cpi = {}, {}
+    for end in ends.ENDS:
+        setup = " ".join(ends.script_commands(end, MEMIF_SOCKET="/x"))
+        found = re.search(r"set interface ip address memif1/0 ([\d.]+)/", setup)
+        assert found is not None, end
+        address[end] = found[1]
+        cpis = set(re.findall(r"\bcpi (\d+)", setup))
+        assert len(cpis) == 1, (end, cpis)
+        cpi[end] = int(cpis.pop())
+    assert (match[1], match[2]) == (address["west"], address["east"])
     header = payload(command)
-    assert int.from_bytes(header[2:4], "big") == int(tunnel[3])  # the SA's CPI
+    assert header[0] == 4  # next header: IPv4 inside
+    assert int.from_bytes(header[2:4], "big") == cpi["east"]  # the receiving SA's CPI
     with pytest.raises(zlib.error):
         zlib.decompressobj(-15).decompress(header[4:])
 
