@@ -47,7 +47,7 @@ def record_demo(out: Path, seconds: float, say: Callable[[str], None]) -> None:
     try:
         prefix = stack.choose_mode()
         if prefix is None:
-            raise DemoError("recording needs a VPP (VPP_PREFIX, /opt/vpp or /usr)")
+            raise DemoError("recording needs a VPP (VPP_PREFIX, /opt/vpp, vpp on PATH)")
         hosts = stack.start_live_ends(prefix)
         out.mkdir(parents=True, exist_ok=True)
         for index, spec in enumerate(hosts):

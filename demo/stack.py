@@ -41,7 +41,6 @@ from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import StatsUnavailable
 from vppcomp.topology.inventory import HostSpec
 
-DEFAULT_VPP_PREFIXES = ("/opt/vpp", "/usr")
 RECORDING_DIR = ROOT / "demo" / "recording"
 
 
@@ -131,14 +130,14 @@ class Stack:
 
     def choose_mode(self) -> Path | None:
         """The VPP prefix for a live run, ``None`` for a replay."""
-        prefix = vpp_prefix(DEFAULT_VPP_PREFIXES)
+        prefix = vpp_prefix()
         if self.config.mode == "live" and prefix is None:
             raise DemoError(
-                "--live: no VPP found (set VPP_PREFIX, or install VPP at /opt/vpp or "
+                "--live: no VPP found (set VPP_PREFIX, or install VPP at /opt/vpp, or "
                 "FD.io's packages vpp, vpp-plugin-core, vpp-dev)"
             )
         if self.config.mode == "auto" and prefix is None:
-            self.say("no VPP found (VPP_PREFIX, /opt/vpp, /usr)")
+            self.say("no VPP found (VPP_PREFIX, /opt/vpp, vpp on PATH)")
         if self.config.mode == "replay" or prefix is None:
             return None
         return prefix

@@ -1,11 +1,11 @@
 """Start and stop real VPP instances (live tests, benchmarks, the demo).
 
 VPP comes from ``$VPP_PREFIX`` (an install prefix with ``bin/vpp``,
-``share/vpp/api``, the plugin directory and the CMake config), else from the
-``defaults`` a caller names (the demo: ``/opt/vpp``, then FD.io's packages at
-``/usr``), else from a ``vpp`` on ``PATH``. Each instance runs as a child
-process in its own session with its own sockets under its own work
-directory, no hugepages, and is always stopped.
+``share/vpp/api``, the plugin directory and the CMake config), else from
+``/opt/vpp``, else from a ``vpp`` on ``PATH`` (``/usr`` for FD.io's
+packages). Each instance runs as a child process in its own session with its
+own sockets under its own work directory, no hugepages, and is always
+stopped.
 """
 
 from __future__ import annotations
@@ -24,16 +24,20 @@ DEFAULT_PLUGINS = ("memif", "af_packet", "tap", "tracedump", "ping")
 PLUGIN_DIR_PATTERNS = ("lib/vpp_plugins", "lib/*/vpp_plugins", "lib64/vpp_plugins")
 
 
-def vpp_prefix(defaults: Sequence[str] = ()) -> Path | None:
-    """The VPP install prefix to use, or ``None`` when there is none; a
-    ``$VPP_PREFIX`` without ``bin/vpp`` is ``None``, never another VPP."""
+#: Where a VPP built by hand is looked for when ``VPP_PREFIX`` is not set.
+DEFAULT_PREFIX = Path("/opt/vpp")
+
+
+def vpp_prefix() -> Path | None:
+    """The VPP install prefix to test against: ``$VPP_PREFIX`` (``None`` when
+    it holds no ``bin/vpp``), else ``/opt/vpp``, else the prefix of a ``vpp``
+    on ``PATH`` (``/usr`` for FD.io's packages), else ``None``."""
     env = os.environ.get("VPP_PREFIX")
     if env:
         prefix = Path(env)
         return prefix if (prefix / "bin" / "vpp").is_file() else None
-    for default in defaults:
-        if (Path(default) / "bin" / "vpp").is_file():
-            return Path(default)
+    if (DEFAULT_PREFIX / "bin" / "vpp").is_file():
+        return DEFAULT_PREFIX
     found = shutil.which("vpp")
     return Path(found).resolve().parent.parent if found else None
 
@@ -183,3 +187,9 @@ plugins {{
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+if __name__ == "__main__":
+    # scripts/test asks here, so that CI and the live tests find the same VPP
+    found_prefix = vpp_prefix()
+    print(found_prefix or "")

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from vppcomp.statseg.layout import StatsUnavailable
-from vppcomp.statseg.reader import ReadStats, SegmentReader
+from vppcomp.statseg.reader import DEFAULT_BUSY_TIMEOUT, ReadStats, SegmentReader
 from vppcomp.statseg.snapshot import Snapshot
 
 DEFAULT_SOCKET = "/run/vpp/stats.sock"
@@ -60,7 +60,9 @@ class ClientStats(ReadStats):
 class StatsClient:
     """Thread-safe access to a live (or replayed) stats segment.
 
-    ``snapshot()`` returns a consistent :class:`Snapshot` or raises
+    ``busy_timeout`` is how long a snapshot waits for VPP to release the
+    segment lock before it gives up. ``snapshot()`` returns a consistent
+    :class:`Snapshot` or raises
     :class:`StatsUnavailable` / :class:`~vppcomp.statseg.layout.SegmentBusy` /
     :class:`~vppcomp.statseg.layout.SegmentError`; it reconnects by itself on
     the next call after any of them.
@@ -71,13 +73,11 @@ class StatsClient:
         socket_path: str = DEFAULT_SOCKET,
         *,
         liveness_interval: float = 1.0,
-        max_retries: int = 50,
-        retry_sleep: float = 0.0005,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
         self.socket_path = socket_path
         self.liveness_interval = liveness_interval
-        self.max_retries = max_retries
-        self.retry_sleep = retry_sleep
+        self.busy_timeout = busy_timeout
         self.stats = ClientStats()
         self._lock = threading.Lock()
         self._map: mmap.mmap | None = None
@@ -89,16 +89,24 @@ class StatsClient:
     def connected(self) -> bool:
         return self._reader is not None
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, *, ring_records: bool = False) -> Snapshot:
+        """A consistent snapshot (see :meth:`SegmentReader.read`); ring
+        buffers carry their records only with ``ring_records``."""
         with self._lock:
             reader = self._current_reader()
-            before = (reader.stats.retries, reader.stats.failures, reader.stats.plans)
+            before = (
+                reader.stats.retries,
+                reader.stats.failures,
+                reader.stats.plans,
+                reader.stats.bad_entries,
+            )
             try:
-                snap = reader.read()
+                snap = reader.read(ring_records=ring_records)
             finally:
                 self.stats.retries += reader.stats.retries - before[0]
                 self.stats.failures += reader.stats.failures - before[1]
                 self.stats.plans += reader.stats.plans - before[2]
+                self.stats.bad_entries += reader.stats.bad_entries - before[3]
             self.stats.snapshots += 1
             self.stats.last_success = snap.taken_at
             return snap
@@ -142,12 +150,7 @@ class StatsClient:
         finally:
             os.close(fd)
         try:
-            reader = SegmentReader(
-                segment,
-                identity,
-                max_retries=self.max_retries,
-                retry_sleep=self.retry_sleep,
-            )
+            reader = SegmentReader(segment, identity, busy_timeout=self.busy_timeout)
         except Exception:
             segment.close()
             raise

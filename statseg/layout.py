@@ -72,3 +72,8 @@ class SegmentBusy(Exception):
 
 class StatsUnavailable(Exception):
     """No VPP answers on the stats socket (not started, stopped, or crashed)."""
+
+
+#: Everything a snapshot of a live segment may raise: catch these to treat
+#: "no stats right now" (VPP gone, locked too long, malformed) as one case.
+READ_ERRORS = (StatsUnavailable, SegmentBusy, SegmentError)

@@ -173,11 +173,6 @@ class RecordingWriter:
         self.close()
 
 
-def read_header(path: str | Path) -> dict[str, Any]:
-    with open(path, "rb") as file:
-        return _read_preamble(file)
-
-
 def _read_preamble(file: BinaryIO) -> dict[str, Any]:
     raw = file.read(_PREAMBLE.size)
     if len(raw) < _PREAMBLE.size:
@@ -280,7 +275,7 @@ def _rebuild(
 def record(
     client: Any, path: str | Path, *, interval: float, duration: float, source: str = ""
 ) -> int:
-    """Sample ``client.snapshot()`` every ``interval`` s for ``duration`` s into
+    """Sample ``client.snapshot(ring_records=True)`` every ``interval`` s for ``duration`` s into
     ``path``; VPP being down for a while is skipped over, a restart starts a
     new instance number. Returns the number of frames written."""
     instances: dict[tuple[int, int], int] = {}
@@ -289,7 +284,7 @@ def record(
         next_at = time.monotonic()
         while True:
             try:
-                snapshot = client.snapshot()
+                snapshot = client.snapshot(ring_records=True)
             except StatsUnavailable:
                 snapshot = None
             if snapshot is not None:

@@ -44,7 +44,6 @@ class SegmentServer:
         self._fd = -1
         self._map: mmap.mmap | None = None
         self.writer: SegmentWriter | None = None
-        self.connections = 0
 
     def start(self) -> SegmentServer:
         self._new_segment()
@@ -149,7 +148,6 @@ class SegmentServer:
                         [b""],
                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, self._fd.to_bytes(4, "little"))],
                     )
-                    self.connections += 1
                 except OSError as error:
                     log.debug("client left before the segment was sent: %s", error)
 

@@ -19,13 +19,15 @@ Values by entry type (what ``snapshot[name]`` returns):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from vppcomp.statseg.layout import StatType
+
+_TYPES = list(StatType)  # StatType by value: values are 0..9
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,20 @@ class Log2Histogram:
 @dataclass(frozen=True)
 class RingThread:
     """One thread's ring of a ring buffer: ``sequence`` counts records ever
-    produced; ``records`` are the ones still in the ring, oldest first."""
+    produced; ``records`` are complete records still in the ring, oldest
+    first, the last one being record number ``sequence - 1`` (empty when the
+    reader was not asked to copy records). ``head`` is the slot VPP writes
+    next (``sequence % ring_size``)."""
 
     head: int
     sequence: int
     records: list[bytes]
+
+    @property
+    def first_sequence(self) -> int:
+        """Record number (0-based, in production order) of ``records[0]``;
+        ``records[i]`` is record ``first_sequence + i``."""
+        return self.sequence - len(self.records)
 
 
 @dataclass(frozen=True)
@@ -77,27 +88,66 @@ class Symlink:
     index: int
 
 
-class SymlinkTable(Mapping[str, Symlink]):
-    """Symlinks of one epoch, kept as parallel lists: a :class:`Symlink`
-    object is made only for the names asked for."""
+class EntryTypes(Mapping[str, StatType]):
+    """Entry types of one epoch, in directory order, over a shared
+    ``name -> directory row`` index (one dict for types and symlinks);
+    ``kinds[row]`` is the row's type as an int."""
 
-    def __init__(self, names: list[str], targets: list[str], indexes: list[int]) -> None:
-        self._position = dict(zip(names, range(len(names)), strict=True))
-        self._targets = targets
-        self._indexes = indexes
+    def __init__(self, rows: dict[str, int], kinds: Sequence[int]) -> None:
+        self._rows = rows
+        self._kinds = kinds
 
-    def __getitem__(self, name: str) -> Symlink:
-        position = self._position[name]
-        return Symlink(self._targets[position], self._indexes[position])
+    def __getitem__(self, name: str) -> StatType:
+        return _TYPES[self._kinds[self._rows[name]]]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._position
+        return name in self._rows
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._position)
+        return iter(self._rows)
 
     def __len__(self) -> int:
-        return len(self._position)
+        return len(self._rows)
+
+
+class SymlinkTable(Mapping[str, Symlink]):
+    """Symlinks of one epoch over the same ``name -> row`` index:
+    ``targets[row]`` is the target's row (-1 for entries that are not
+    symlinks), ``indexes[row]`` the column, ``count`` how many rows of the
+    index are symlinks. A :class:`Symlink` object is made only for the names
+    asked for."""
+
+    def __init__(
+        self,
+        rows: dict[str, int],
+        names: Sequence[str],
+        targets: Sequence[int],
+        indexes: Sequence[int],
+        count: int,
+    ) -> None:
+        self._rows = rows
+        self._names = names
+        self._targets = targets
+        self._indexes = indexes
+        self._count = count
+
+    def __getitem__(self, name: str) -> Symlink:
+        row = self._rows[name]
+        target = self._targets[row]
+        if target < 0:
+            raise KeyError(name)
+        return Symlink(self._names[target], self._indexes[row])
+
+    def __contains__(self, name: object) -> bool:
+        row = self._rows.get(name) if isinstance(name, str) else None
+        return row is not None and self._targets[row] >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        targets = self._targets
+        return (name for name, row in self._rows.items() if targets[row] >= 0)
+
+    def __len__(self) -> int:
+        return self._count
 
 
 @dataclass
@@ -106,14 +156,17 @@ class Snapshot:
 
     ``epoch`` is VPP's directory epoch; ``taken_at`` is ``time.time()`` when the
     copy completed; ``segment_id`` identifies the VPP instance (changes on
-    restart)."""
+    restart); ``bad_entries`` maps each entry left out because it does not
+    decode (a dangling symlink, a pointer outside the segment) to the reason.
+    """
 
     epoch: int
     taken_at: float
     segment_id: tuple[int, int]
-    types: dict[str, StatType]
+    types: Mapping[str, StatType]
     values: dict[str, Any] = field(repr=False)
     symlinks: Mapping[str, Symlink] = field(repr=False)
+    bad_entries: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __getitem__(self, name: str) -> Any:
         """The value of ``name`` in the form the module docstring gives."""

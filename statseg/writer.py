@@ -21,7 +21,6 @@ import numpy as np
 from vppcomp.statseg.layout import (
     DIRECTORY_ENTRY_DTYPE,
     HEADER,
-    HEADER_EPOCH_OFFSET,
     HEADER_IN_PROGRESS_OFFSET,
     NAME_SIZE,
     RING_BUFFER_HEADER,
@@ -133,11 +132,6 @@ class SegmentWriter:
                 self.buf, 0, SEGMENT_VERSION, self.base, self.epoch, 1, self._directory_ptr
             )
             self._set_in_progress(0)
-
-    def bump_epoch(self) -> None:
-        """Signal a change of layout without one (readers re-plan)."""
-        self.epoch += 1
-        self.buf[HEADER_EPOCH_OFFSET : HEADER_EPOCH_OFFSET + 8] = self.epoch.to_bytes(8, "little")
 
     def _set_in_progress(self, value: int) -> None:
         self.buf[HEADER_IN_PROGRESS_OFFSET : HEADER_IN_PROGRESS_OFFSET + 8] = value.to_bytes(

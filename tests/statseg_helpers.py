@@ -55,7 +55,8 @@ def every_type_snapshot(interfaces: int = 3, threads: int = 2, tag: int = 0) -> 
                     RingThread(
                         (tag + 1) % 4,
                         tag + 1,
-                        [bytes([(tag + k) % 256]) * 32 for k in range(min(tag + 1, 4))],
+                        # as the reader returns a ring: never the slot VPP writes next
+                        [bytes([(tag + k) % 256]) * 32 for k in range(min(tag + 1, 3))],
                     )
                     for _ in range(threads)
                 ],
@@ -95,7 +96,13 @@ def assert_matches_papi(snapshot: Snapshot, stats: Any) -> int:
             assert ours.min_exp == theirs[0], name
             np.testing.assert_array_equal(ours.bins, theirs[1], err_msg=name)
         elif kind == StatType.RING_BUFFER:
-            assert [t.records for t in ours.threads] == theirs, name
+            # VPPStats also returns the slot VPP writes next, which this
+            # reader leaves out (it may be half written); and records are
+            # there only for a snapshot read with ring_records.
+            for thread, records in zip(ours.threads, theirs, strict=True):
+                if thread.records:
+                    assert len(thread.records) == min(thread.sequence, ours.ring_size - 1), name
+                    assert records[len(records) - len(thread.records) :] == thread.records, name
         elif isinstance(ours, np.ndarray):
             np.testing.assert_array_equal(ours, theirs.reshape(ours.shape), err_msg=name)
         else:

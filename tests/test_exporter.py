@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from vppcomp.exporter.metrics.exposition import render_text
 from vppcomp.exporter.metrics.guard import CounterGuard
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
-from vppcomp.statseg.layout import HEADER, StatType
+from vppcomp.statseg.layout import DIRECTORY_ENTRY_DTYPE, HEADER, StatType
 from vppcomp.statseg.replay import SegmentServer
 from vppcomp.statseg.snapshot import snapshot_from_mapping
 from vppcomp.statseg.writer import SegmentWriter, build_segment
@@ -432,3 +433,29 @@ def test_offload_inflight_is_a_gauge_and_needs_a_device(tmp_path: Path) -> None:
         names = {name for name, _ in parse(scrape(make_exporter(tmp_path / "s.sock")))}
     assert not any(name.startswith("vpp_ipcomp_offload_") for name in names)
     assert "vpp_ipcomp_sa_offload_hw_packets_total" in names
+
+
+def test_one_bad_entry_is_named_and_the_scrape_keeps_the_rest(server: SegmentServer) -> None:
+    """A dangling /err symlink used to fail the whole read (vpp_up 0, every
+    metric gone); now only that entry is left out, and named."""
+    exporter = make_exporter(Path(server.socket_path))
+    before = parse(scrape(exporter))
+    image = bytearray(build_segment(exporter_snapshot()))
+    version, base, epoch, in_progress, dir_ptr = HEADER.unpack_from(image, 0)
+    HEADER.pack_into(image, 0, version, base, epoch + 1, in_progress, dir_ptr)  # VPP re-planned
+    (count,) = struct.unpack_from("<I", image, dir_ptr - base - 8)
+    directory = np.frombuffer(image, DIRECTORY_ENTRY_DTYPE, count, dir_ptr - base)
+    names = [n.decode() for n in directory["name"].tolist()]
+    dangling = next(n for n in names if n.startswith("/err/"))
+    directory["value"][names.index(dangling)] = count + 5
+    server.load_image(bytes(image))
+    series = parse(scrape(exporter))
+    assert series[("vpp_up", frozenset())] == 1
+    bad = {dict(k[1])["path"] for k in series if k[0] == "vpp_exporter_segment_bad_entries"}
+    assert bad == {dangling}
+    node, _, reason = dangling[len("/err/") :].partition("/")
+    error_key = ("vpp_node_errors_total", frozenset({("node", node), ("reason", reason)}))
+    assert error_key in before and error_key not in series
+    interface_key = ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")}))
+    assert series[interface_key] == before[interface_key]
+    assert series[("vpp_exporter_segment_read_failures_total", frozenset())] == 0

@@ -355,7 +355,7 @@ def test_tunnel_wire_round_trip_counters(
     from vppcomp.statseg.client import StatsClient
 
     with StatsClient(str(a.stats_socket)) as client:
-        snap = client.snapshot()
+        snap = client.snapshot(ring_records=True)
     assert [int(x) for x in snap.total("/net/ipcomp/sa/compressed-in")[0]] == expect["compressed"][
         :2
     ]

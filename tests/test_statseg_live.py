@@ -48,7 +48,7 @@ def test_reader_agrees_with_vpp_papi_on_a_real_segment(vpp: VppInstance, tmp_pat
     image = client.image()
     with SegmentServer(tmp_path / "frozen.sock", len(image)) as server:
         server.load_image(image)
-        ours = StatsClient(server.socket_path).snapshot()
+        ours = StatsClient(server.socket_path).snapshot(ring_records=True)
         stats = papi(server.socket_path)
         try:
             compared = assert_matches_papi(ours, stats)

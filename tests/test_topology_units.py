@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from test_topology_data import graph_recording, host_recording, node_snapshot, write_json
 
+from vppcomp.statseg.ipcomp import SA_PREFIX
 from vppcomp.statseg.layout import StatType
 from vppcomp.topology.api_source import (
     ApiError,
@@ -28,7 +29,6 @@ from vppcomp.topology.graph_view import (
     estimate_arc_rates,
     select_nodes,
 )
-from vppcomp.topology.ipcomp_source import SA_COUNTERS
 from vppcomp.topology.node_rates import NodeRate, Rates, rates_between
 from vppcomp.topology.render import (
     FAST_LAYOUT_NODES,
@@ -209,7 +209,7 @@ def test_visual_language_follows_vpp(tmp_path: Path) -> None:
 
 
 def _host(name: str, address: str, *ends: TunnelEnd) -> Host:
-    host = Host(name, interfaces={1: Interface(1, "eth0", "memif", True, [address])})
+    host = Host(name, interfaces={1: Interface(1, "eth0", True, [address])})
     host.tunnels.extend(ends)
     return host
 
@@ -257,7 +257,7 @@ def test_ipcomp_sas_pair_with_rates_and_ratio_from_plugin_counters(tmp_path: Pat
             "compressed-out": [[0, 0], [cout_p, cout_b]],
         }
         return {
-            SA_COUNTERS + name: (StatType.COUNTER_VECTOR_COMBINED, np.array([v], dtype=np.uint64))
+            SA_PREFIX + name: (StatType.COUNTER_VECTOR_COMBINED, np.array([v], dtype=np.uint64))
             for name, v in vectors.items()
         }
 

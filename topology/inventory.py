@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vppcomp.statseg.client import StatsClient
-from vppcomp.statseg.layout import SegmentBusy, SegmentError, StatsUnavailable
+from vppcomp.statseg.layout import READ_ERRORS, StatsUnavailable
 from vppcomp.statseg.recording import RecordingError, read_frames
 from vppcomp.statseg.snapshot import Snapshot
 from vppcomp.topology.api_source import ApiSource, PapiSource, RecordedSource
@@ -119,9 +119,6 @@ def recorded_pair(path: str) -> tuple[Snapshot, Snapshot]:
     return first, last
 
 
-STATS_ERRORS = (StatsUnavailable, SegmentBusy, SegmentError)
-
-
 class StatsPairs:
     """Snapshot pairs for several hosts over one shared interval.
 
@@ -151,14 +148,14 @@ class StatsPairs:
                     else:
                         clients[spec.name] = StatsClient(spec.stats_socket)
                         firsts[spec.name] = clients[spec.name].snapshot()
-                except STATS_ERRORS as error:
+                except READ_ERRORS as error:
                     self.problems[spec.name] = str(error) or type(error).__name__
             if firsts:
                 time.sleep(interval)
             for name, first in firsts.items():
                 try:
                     self.pairs[name] = (first, clients[name].snapshot())
-                except STATS_ERRORS as error:
+                except READ_ERRORS as error:
                     self.problems[name] = str(error) or type(error).__name__
         finally:
             for client in clients.values():

@@ -15,32 +15,35 @@ nothing in the interval).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from vppcomp.statseg.ipcomp import SA_PREFIX, compression_ratio
 from vppcomp.topology.api_source import ApiError, ApiSource
 from vppcomp.topology.node_rates import combined_rate
 from vppcomp.topology.tunnel_model import Host, HostStats, TunnelEnd
 
 IPCOMP_DUMP = "ipcomp_sa_dump"
-SA_COUNTERS = "/net/ipcomp/sa/"
 
 
 def _sum_rates(stats: HostStats, index: int, counters: tuple[str, ...]) -> tuple[float, float]:
     pps = bps = 0.0
     for counter in counters:
-        rate = combined_rate(stats.earlier, stats.later, SA_COUNTERS + counter, index)
+        rate = combined_rate(stats.earlier, stats.later, SA_PREFIX + counter, index)
         if rate is not None:
             pps, bps = pps + rate[0], bps + rate[1]
     return pps, bps
 
 
-def _ratio(stats: HostStats, index: int, packed: str, raw: str) -> float | None:
-    """Bytes of ``packed`` over bytes of ``raw`` in the interval (``None`` if no bytes)."""
-    small = combined_rate(stats.earlier, stats.later, SA_COUNTERS + packed, index)
-    large = combined_rate(stats.earlier, stats.later, SA_COUNTERS + raw, index)
-    if small is None or large is None or large[1] <= 0:
+def _ratio(stats: HostStats, index: int) -> float | None:
+    """The SA's compression ratio over the interval (``None`` if it
+    compressed nothing)."""
+    into = combined_rate(stats.earlier, stats.later, SA_PREFIX + "compressed-in", index)
+    out = combined_rate(stats.earlier, stats.later, SA_PREFIX + "compressed-out", index)
+    if into is None or out is None:
         return None
-    return small[1] / large[1]
+    ratio = float(compression_ratio(into[1], out[1]))
+    return None if math.isnan(ratio) else ratio
 
 
 def _end(host: Host, d: dict[str, Any]) -> tuple[TunnelEnd, int]:
@@ -75,5 +78,5 @@ def read_ipcomp(source: ApiSource, host: Host, stats: HostStats | None) -> None:
             sent = _sum_rates(stats, index, ("compressed-out", "bypass", "incompressible"))
             received = _sum_rates(stats, index, ("decompressed-in", "rx-uncompressed"))
             end.tx, end.rx = sent, received
-            end.ratio = _ratio(stats, index, "compressed-out", "compressed-in")
+            end.ratio = _ratio(stats, index)
         host.tunnels.append(end)

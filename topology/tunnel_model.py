@@ -46,7 +46,6 @@ class Interface:
 
     sw_if_index: int
     name: str
-    dev_type: str
     up: bool
     addresses: list[str] = field(default_factory=list)
 

@@ -127,7 +127,6 @@ def read_interfaces(source: ApiSource, host: Host) -> None:
             host.interfaces[index] = Interface(
                 index,
                 str(d["interface_name"]),
-                str(d.get("interface_dev_type", "")),
                 bool(int(d.get("flags", 0)) & 1),
             )
         except (KeyError, TypeError, ValueError) as error:

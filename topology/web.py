@@ -30,11 +30,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from vppcomp.statseg.client import StatsClient
-from vppcomp.statseg.layout import StatsUnavailable
+from vppcomp.statseg.layout import READ_ERRORS, StatsUnavailable
 from vppcomp.statseg.snapshot import Snapshot
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_view import GraphFilter
-from vppcomp.topology.inventory import STATS_ERRORS, HostSpec, load_inventory, recorded_pair
+from vppcomp.topology.inventory import HostSpec, load_inventory, recorded_pair
 from vppcomp.topology.node_rates import heartbeat, sample_pair
 from vppcomp.topology.render import (
     ENGINES,
@@ -142,7 +142,7 @@ class _Topology:
             history = self.histories[key] = SnapshotHistory(spec, self.settings.interval)
         try:
             return history.pair(), None
-        except STATS_ERRORS as error:
+        except READ_ERRORS as error:
             return None, str(error) or type(error).__name__
 
     def graph_svg(self, filt: GraphFilter, engine: str, legend: bool) -> bytes:

@@ -26,12 +26,10 @@ from vppcomp.exporter.metrics.guard import CounterGuard
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.exporter.metrics.scrape import Scrape
 from vppcomp.statseg.client import StatsClient
-from vppcomp.statseg.layout import SegmentBusy, SegmentError, StatsUnavailable
+from vppcomp.statseg.layout import READ_ERRORS
 from vppcomp.statseg.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
-
-READ_ERRORS = (StatsUnavailable, SegmentBusy, SegmentError)
 
 
 @dataclass(frozen=True)
@@ -58,6 +56,7 @@ class Exporter:
         self.guard = CounterGuard()
         self._lock = threading.Lock()
         self.last_error: str | None = None
+        self._bad_logged: object = None  # bad_entries of the epoch last logged
         self.scrapes = 0
 
     def collect(self) -> list[Metric]:
@@ -76,7 +75,7 @@ class Exporter:
                     results.append(self._run(collector, scrape, metrics))
             else:
                 results = [CollectorResult(c.name, False, 0.0) for c in self.collectors]
-            metrics.extend(self._self_metrics(snapshot is not None, read_time, results))
+            metrics.extend(self._self_metrics(snapshot, read_time, results))
             return metrics
 
     def render(self, accept: str | None = None) -> tuple[bytes, str]:
@@ -101,6 +100,13 @@ class Exporter:
         if self.last_error is not None:
             log.info("reading the stats segment again")
         self.last_error = None
+        if snapshot.bad_entries and self._bad_logged is not snapshot.bad_entries:
+            for path, reason in snapshot.bad_entries.items():
+                log.warning(
+                    "stats segment entry left out: %s",
+                    reason if path in reason else f"{path}: {reason}",
+                )
+            self._bad_logged = snapshot.bad_entries
         return snapshot
 
     @staticmethod
@@ -115,7 +121,7 @@ class Exporter:
         return CollectorResult(collector.name, True, time.perf_counter() - started)
 
     def _self_metrics(
-        self, up: bool, read_time: float, results: list[CollectorResult]
+        self, snapshot: Snapshot | None, read_time: float, results: list[CollectorResult]
     ) -> Iterable[Metric]:
         stats = self.client.stats
         rows = [{"collector": r.name} for r in results]
@@ -124,7 +130,17 @@ class Exporter:
             "1 when the last scrape read VPP's stats segment, else 0.",
             (),
             [{}],
-            [int(up)],
+            [int(snapshot is not None)],
+        )
+        bad = sorted(snapshot.bad_entries) if snapshot is not None else []
+        yield families.gauge(
+            "vpp_exporter_segment_bad_entries",
+            "Entries of the stats segment left out of the last scrape because they do not "
+            "decode (a dangling symlink, a pointer outside the segment); 1 per path, the "
+            "reason is logged.",
+            ("path",),
+            [{"path": path} for path in bad],
+            [1] * len(bad),
         )
         yield families.gauge(
             "vpp_exporter_scrape_collector_duration_seconds",

@@ -27,10 +27,10 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from vppcomp import __version__
-from vppcomp.exporter.metrics.exporter import READ_ERRORS, Exporter
+from vppcomp.exporter.metrics.exporter import Exporter
 from vppcomp.exporter.web import views
 from vppcomp.statseg.client import receive_segment_fd
-from vppcomp.statseg.layout import StatsUnavailable
+from vppcomp.statseg.layout import READ_ERRORS, StatsUnavailable
 from vppcomp.statseg.snapshot import Snapshot
 
 
@@ -60,9 +60,9 @@ def create_app(exporter: Exporter) -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if error is None else 503)
 
-    def view(build: Callable[[Snapshot], Any]) -> JSONResponse:
+    def view(build: Callable[[Snapshot], Any], ring_records: bool = False) -> JSONResponse:
         try:
-            snapshot = exporter.client.snapshot()
+            snapshot = exporter.client.snapshot(ring_records=ring_records)
         except READ_ERRORS as error:
             return JSONResponse({"error": str(error)}, status_code=503)
         return JSONResponse({"taken_at": snapshot.taken_at, "items": build(snapshot)})
@@ -81,6 +81,6 @@ def create_app(exporter: Exporter) -> FastAPI:
 
     @app.get("/api/ipcomp/events")
     def api_events(limit: int = Query(100, ge=1, le=100_000)) -> JSONResponse:
-        return view(lambda snapshot: views.events(snapshot, limit))
+        return view(lambda snapshot: views.events(snapshot, limit), ring_records=True)
 
     return app

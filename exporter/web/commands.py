@@ -14,6 +14,7 @@ from typing import Any
 from vppcomp.exporter.metrics.collectors import COLLECTORS, build_collectors
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import DEFAULT_SOCKET
+from vppcomp.statseg.reader import DEFAULT_BUSY_TIMEOUT
 
 DEFAULT_LISTEN = "127.0.0.1:9482"
 DEFAULT_API_DIRS = ["/usr/share/vpp/api/core", "/usr/share/vpp/api/plugins"]
@@ -25,6 +26,17 @@ def _env_list(name: str) -> list[str]:
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _positive_seconds(text: str) -> float:
+    """A duration in seconds, at least 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"seconds must be >= 0, got {text!r}")
+    return value
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -51,6 +63,15 @@ def register(subparsers: Any) -> None:
         "--stats-socket",
         default=os.environ.get("VPPCOMP_STATS_SOCKET", DEFAULT_SOCKET),
         help=f"VPP stats socket (VPPCOMP_STATS_SOCKET; default {DEFAULT_SOCKET})",
+    )
+    parser.add_argument(
+        "--busy-timeout",
+        type=_positive_seconds,
+        default=os.environ.get("VPPCOMP_STATS_BUSY_TIMEOUT", str(DEFAULT_BUSY_TIMEOUT)),
+        metavar="SECONDS",
+        help="how long a scrape waits for VPP to release the stats segment's lock "
+        "before vpp_up is 0 (VPPCOMP_STATS_BUSY_TIMEOUT; default "
+        f"{DEFAULT_BUSY_TIMEOUT:g})",
     )
     parser.add_argument(
         "--per-thread",
@@ -135,7 +156,8 @@ def _serve(args: argparse.Namespace) -> int:
     api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or DEFAULT_API_DIRS
     if args.api_socket:
         collectors.append(IpcompApiCollector(ApiDirectory(args.api_socket, api_dirs)))
-    exporter = Exporter(StatsClient(args.stats_socket), collectors, options_from(args))
+    client = StatsClient(args.stats_socket, busy_timeout=args.busy_timeout)
+    exporter = Exporter(client, collectors, options_from(args))
     app = create_app(exporter)
     if args.api_socket or args.topology_inventory:
         from vppcomp.topology.web import TopologySettings, topology_router

@@ -8,6 +8,7 @@ for). Each function is pure: snapshot in, JSON-ready data out.
 from __future__ import annotations
 
 import ipaddress
+import math
 import struct
 from typing import Any
 
@@ -20,9 +21,9 @@ from vppcomp.exporter.metrics.collectors.ipcomp import (
     EVENTS,
     OPS,
     SA_COUNTERS,
-    SA_NAMES,
     engine_names,
 )
+from vppcomp.statseg.ipcomp import SA_NAMES, SA_PREFIX, compression_ratio, saved_bytes
 from vppcomp.statseg.layout import StatType
 from vppcomp.statseg.snapshot import RingBuffer, Snapshot
 
@@ -81,9 +82,7 @@ def interfaces(snap: Snapshot) -> list[dict[str, Any]]:
 def sas(snap: Snapshot) -> list[dict[str, Any]]:
     """Every ipcomp SA: id, index, counters, bytes saved and compression ratio."""
     names = snap.values.get(SA_NAMES, [])
-    columns = {
-        k: v for k, v in _columns(snap, "/net/ipcomp/sa/", len(names)).items() if k in SA_COUNTERS
-    }
+    columns = {k: v for k, v in _columns(snap, SA_PREFIX, len(names)).items() if k in SA_COUNTERS}
     result = []
     for index, name in enumerate(names):
         if not name:
@@ -92,8 +91,9 @@ def sas(snap: Snapshot) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"sa": name, "sa_index": index, "counters": counters}
         into, out = counters.get("compressed-in"), counters.get("compressed-out")
         if into and out:
-            entry["saved_bytes"] = max(into["bytes"] - out["bytes"], 0)
-            entry["compression_ratio"] = out["bytes"] / into["bytes"] if into["bytes"] else None
+            entry["saved_bytes"] = int(saved_bytes(into["bytes"], out["bytes"]))
+            ratio = float(compression_ratio(into["bytes"], out["bytes"]))
+            entry["compression_ratio"] = None if math.isnan(ratio) else ratio
         result.append(entry)
     return result
 

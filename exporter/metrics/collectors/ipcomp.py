@@ -42,11 +42,10 @@ from prometheus_client.core import Metric
 from vppcomp.exporter.metrics import families
 from vppcomp.exporter.metrics.collectors.base import metric_word
 from vppcomp.exporter.metrics.scrape import Entities, EpochCache, Scrape, Series
+from vppcomp.statseg.ipcomp import SA_NAMES, SA_PREFIX, compression_ratio, saved_bytes
 from vppcomp.statseg.snapshot import RingBuffer, Snapshot
 
 PREFIX = "/net/ipcomp/"
-SA_PREFIX = "/net/ipcomp/sa/"
-SA_NAMES = "/net/ipcomp/sa/names"
 ENGINE_PREFIX = "/net/ipcomp/engine/"
 OPS = ("compress", "decompress")
 
@@ -74,7 +73,7 @@ SA_OFFLOAD_COUNTERS: dict[str, tuple[str, str, str]] = {
 }
 
 #: /net/ipcomp/sa/offload-fallback-<reason>, exported as one family with a ``reason`` label
-FALLBACK = "/net/ipcomp/sa/offload-fallback-"
+FALLBACK = f"{SA_PREFIX}offload-fallback-"
 FALLBACK_REASONS = ("queue-full", "device-error", "no-device", "too-big", "data-error")
 
 #: /net/ipcomp/engine/<name>/<gauge> -> (family, help)
@@ -172,8 +171,8 @@ class IpcompCollector:
     def _sa(self, scrape: Scrape, sas: Entities) -> Iterable[Metric]:
         for counter, (stem, packets, octets) in SA_COUNTERS.items():
             yield from _sa_vector(scrape, f"{SA_PREFIX}{counter}", sas, stem, packets, octets)
-        compressed_in = scrape.series("/net/ipcomp/sa/compressed-in", sas)
-        compressed_out = scrape.series("/net/ipcomp/sa/compressed-out", sas)
+        compressed_in = scrape.series(f"{SA_PREFIX}compressed-in", sas)
+        compressed_out = scrape.series(f"{SA_PREFIX}compressed-out", sas)
         if compressed_in is None or compressed_out is None:
             return
         yield from self._derived(scrape, compressed_in, compressed_out)
@@ -229,7 +228,7 @@ class IpcompCollector:
     def _derived(self, scrape: Scrape, into: Series, out: Series) -> Iterable[Metric]:
         n = min(len(into.data), len(out.data))
         in_bytes, out_bytes = into.data[:n, 1], out.data[:n, 1]
-        saved = np.where(in_bytes > out_bytes, in_bytes - out_bytes, np.uint64(0))
+        saved = saved_bytes(in_bytes, out_bytes)
         saved = scrape.guard.clamp("derived:/net/ipcomp/sa/saved", saved, into.ids[:n])
         rows, labels = into.rows[:n], into.labels
         keep = scrape.keep(into)
@@ -242,7 +241,7 @@ class IpcompCollector:
             saved,
             keep,
         )
-        ratio = out_bytes / np.maximum(in_bytes, 1)
+        ratio = compression_ratio(in_bytes, out_bytes)
         yield families.gauge(
             "vpp_ipcomp_sa_compression_ratio",
             "Compressed over uncompressed bytes of the packets sent compressed, since "

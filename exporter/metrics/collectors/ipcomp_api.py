@@ -23,10 +23,9 @@ from prometheus_client.core import Metric
 
 from vppcomp.exporter.metrics import families
 from vppcomp.exporter.metrics.scrape import Scrape
+from vppcomp.statseg.ipcomp import SA_NAMES
 
 log = logging.getLogger(__name__)
-
-SA_NAMES = "/net/ipcomp/sa/names"
 
 
 @dataclass(frozen=True)
