@@ -150,6 +150,8 @@ def check_running_demo(run: DemoRun, mode: str) -> None:
     tunnels = httpx.get(topology + "tunnels.svg", timeout=60).text
     assert "CPI 4660" in tunnels and "west" in tunnels and "east" in tunnels, tunnels[:2000]
     assert "west → east" in tunnels
+    graph = httpx.get(topology + "graph.svg", timeout=60).text
+    assert "VPP graph of west" in graph and "ipcomp4&#45;compress" in graph, graph[:2000]
     check_page_in_chromium(topology, f"demo_{mode}_topology.png")
 
 
