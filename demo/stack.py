@@ -13,9 +13,11 @@
   ``es_url``), when this vppcomp has one.
 
 Every process is a child in its own session and every file lives in a fresh
-work directory, removed at stop: nothing is left behind (no process, socket,
-memif socket; the demo creates no network namespace). Progress goes to
-``say``.
+work directory, removed at stop, except the VPPs' shared-memory API
+segments (``/dev/shm/<work directory name>-<end>-*``), which VPP removes
+when it stops (and the demo when a VPP was killed): nothing is left behind
+(no process, socket, memif socket, shared memory; the demo creates no
+network namespace). Progress goes to ``say``.
 """
 
 from __future__ import annotations
@@ -159,6 +161,8 @@ class Stack:
                 plugins=PLUGINS,
                 plugin_dirs=[plugin.plugin_dir],
                 api_dirs=[plugin.api_dir],
+                # own shared-memory API segment (/dev/shm/<prefix>-*), removed by VPP at exit
+                startup_extra=f"api-segment {{ prefix {self.workdir.name}-{end} }}",
             )
             self.vpps.append(vpp)
             vpp.start()
@@ -286,4 +290,6 @@ class Stack:
         for vpp in reversed(self.vpps):
             vpp.stop()
         self.vpps.clear()
+        for segment in Path("/dev/shm").glob(f"{self.workdir.name}-*"):  # a VPP that was killed
+            segment.unlink(missing_ok=True)
         shutil.rmtree(self.workdir, ignore_errors=True)

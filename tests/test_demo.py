@@ -175,6 +175,7 @@ def check_nothing_left(
         except OSError:
             continue
         assert str(run.workdir).encode() not in cmdline, f"process {pid} uses the work dir"
+    assert not [f for f in os.listdir("/dev/shm") if f.startswith(run.workdir.name)]
     for port in run.ports:
         with socket.socket() as probe:
             probe.settimeout(1)
@@ -194,6 +195,9 @@ def test_demo_live_mode(vpp_prefix: Path) -> None:
     with running_demo("--live") as run:
         started = run.descendants()
         check_running_demo(run, "live")
+        assert run.workdir is not None
+        shm = [f for f in os.listdir("/dev/shm") if f.startswith(run.workdir.name)]
+        assert len(shm) == 4, shm  # global_vm and vpe-api of each VPP
         east = httpx.get(run.urls["metrics (east)"], timeout=30).text
         dropped = re.search(r"^vpp_ipcomp_sa_rx_errors_packets_total\{[^}]*\} (\S+)$", east, re.M)
         assert dropped and float(dropped[1]) > 0, "malformed IPComp not counted at east"
