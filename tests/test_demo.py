@@ -225,3 +225,28 @@ def test_demo_stops_everything_when_a_vpp_dies(vpp_prefix: Path) -> None:
         os.kill(west[0], signal.SIGKILL)
         check_nothing_left(run, started, stop=None, status=1)
         assert any("VPP west exited" in line for line in run.lines), run.lines
+
+
+@pytest.mark.live
+def test_demo_record_then_replay(vpp_prefix: Path, tmp_path: Path) -> None:
+    """``--record`` makes a recording the replay mode serves, diagrams included."""
+    env = {**os.environ, "VPP_PREFIX": str(vpp_prefix)}
+    out = tmp_path / "recording"
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "demo"), "--record", str(out), "--seconds", "4"],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "east.api.json",
+        "east.vppstats",
+        "west.api.json",
+        "west.vppstats",
+    ]
+    with running_demo("--replay", f"--recording={out}") as run:
+        started = run.descendants()
+        check_running_demo(run, "replay")
+        check_nothing_left(run, started)
