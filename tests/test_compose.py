@@ -197,3 +197,17 @@ def test_vppcomp_commands_parse(compose: dict[str, Any]) -> None:
         assert args.handler, name
     if not services.shipper_available():
         pytest.skip("vppcomp has no 'ship' command yet (issue 11): shipper command not checked")
+
+
+def test_container_scripts_pass_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("no shellcheck (scripts/setup installs Debian's)")
+    scripts = sorted((ROOT / "deploy").rglob("*.sh"))
+    assert len(scripts) == 2, scripts
+    result = subprocess.run(
+        [shellcheck, *map(str, scripts), str(ROOT / "scripts" / "demo")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout

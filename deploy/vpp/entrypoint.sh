@@ -6,5 +6,7 @@ set -eu
 : "${MEMIF_SOCKET:=/run/memif/memif.sock}"
 export MEMIF_SOCKET
 mkdir -p /run/vpp "$(dirname "$MEMIF_SOCKET")"
+# only this variable is replaced: the list is envsubst's, in single quotes on purpose
+# shellcheck disable=SC2016
 envsubst '${MEMIF_SOCKET}' < "/etc/vpp/demo/${VPP_END}.cli" > /run/vpp/setup.cli
 exec vpp -c /etc/vpp/demo/startup.conf
