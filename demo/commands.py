@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from vppcomp.demo.stack import RECORDING_DIR, DemoConfig, Stack, Urls
+from vppcomp.demo.stack import DEFAULT_ES_URL, RECORDING_DIR, DemoConfig, Stack, Urls
 
 READY = "ready: Ctrl-C stops everything"
 
@@ -54,8 +54,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--es-url",
-        default=os.environ.get("ES_URL"),
-        help="Elasticsearch/OpenSearch URL for the shipper (ES_URL; default: a local spool)",
+        default=os.environ.get("ES_URL", DEFAULT_ES_URL),
+        help="Elasticsearch/OpenSearch URL for the shipper (ES_URL; default "
+        f"{DEFAULT_ES_URL}); documents wait in the shipper's local spool while it "
+        "does not answer",
     )
     parser.set_defaults(handler=_run, mode="auto")
 

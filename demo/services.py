@@ -93,10 +93,10 @@ def shipper_available() -> bool:
     return probe.returncode == 0
 
 
-def shipper_argv(stats_socket: Path, spool: Path, es_url: str | None) -> list[str]:
-    """``vppcomp ship`` reading ``stats_socket`` into ``spool``, and sending to
-    ``es_url`` (Elasticsearch or OpenSearch) when given."""
-    argv = vppcomp_argv("ship", "--stats-socket", str(stats_socket), "--spool", str(spool))
-    if es_url:
-        argv += ["--es-url", es_url]
-    return argv
+def shipper_argv(stats_socket: Path, spool: Path, es_url: str) -> list[str]:
+    """``vppcomp ship`` reading ``stats_socket`` and sending to ``es_url``
+    (Elasticsearch or OpenSearch) through its spool file ``spool``; while
+    nothing answers at ``es_url`` the documents stay in the spool."""
+    return vppcomp_argv(
+        "ship", "--stats-socket", str(stats_socket), "--url", es_url, "--ship-spool", str(spool)
+    )

@@ -9,8 +9,9 @@
   and the API answers the diagrams need, made by :mod:`vppcomp.demo.record`);
 * one exporter per end (west's also serves the topology page for both ends);
 * Prometheus scraping both exporters with the project's rules;
-* the Elasticsearch shipper of the west end writing to a spool (or to
-  ``es_url``), when this vppcomp has one.
+* the Elasticsearch shipper of the west end, when this vppcomp has one:
+  writing to its local spool, and from there to ``es_url`` whenever
+  something answers there.
 
 Every process is a child in its own session and every file lives in a fresh
 work directory, removed at stop, except the VPPs' shared-memory API
@@ -44,6 +45,7 @@ from vppcomp.statseg.layout import StatsUnavailable
 from vppcomp.topology.inventory import HostSpec
 
 RECORDING_DIR = ROOT / "demo" / "recording"
+DEFAULT_ES_URL = "http://127.0.0.1:9200"  # where a local Elasticsearch/OpenSearch listens
 
 
 class DemoError(RuntimeError):
@@ -64,7 +66,7 @@ class DemoConfig:
     exporter_port: int = 9482  # west; east is the next port
     prometheus_port: int = 9090
     recording: Path = RECORDING_DIR
-    es_url: str | None = None
+    es_url: str = DEFAULT_ES_URL
 
 
 @dataclass
@@ -250,13 +252,14 @@ class Stack:
         self.urls.alerts = alerts_page(f"http://{listen}")
 
         if services.shipper_available():
-            target = self.config.es_url or f"spool {self.workdir / 'spool'}"
-            self.say(f"starting the shipper of {hosts[0].name} -> {target}")
+            spool = self.workdir / "shipper.sqlite"
+            self.say(
+                f"starting the shipper of {hosts[0].name}: spool {spool}, "
+                f"to {self.config.es_url} (ES_URL) when it answers"
+            )
             self.start_child(
                 "shipper",
-                services.shipper_argv(
-                    Path(str(hosts[0].stats_socket)), self.workdir / "spool", self.config.es_url
-                ),
+                services.shipper_argv(Path(str(hosts[0].stats_socket)), spool, self.config.es_url),
             )
         else:
             self.say("shipper: skipped, this vppcomp has no 'ship' command yet")
