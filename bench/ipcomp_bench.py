@@ -33,9 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from plugin_vpp import build_ipcomp_plugin, cli_script, pg_replay, stats_client  # noqa: E402
+from plugin_vpp import cli_script, pg_replay, stats_client  # noqa: E402
 from test_plugin_live import BCAST, CPI, ether, inner_packet  # noqa: E402
-from vpplive import VppInstance, vpp_prefix  # noqa: E402
+
+from vppcomp.demo.plugin_build import build_ipcomp_plugin  # noqa: E402
+from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 
 ENGINES = [("isal", 0), ("isal", 1), ("zlib", 1)]
 CASES = [(64, 90), (64, 0), (512, 90), (1400, 90)]  # (size, threshold)

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from plugin_vpp import cli_script  # noqa: E402
 from test_topology_live import build_plugin, setup_compressing_vpp, setup_tunnel_host  # noqa: E402
-from vpplive import VppInstance, vpp_prefix  # noqa: E402
 
+from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 from vppcomp.statseg.client import StatsClient  # noqa: E402
 from vppcomp.statseg.recording import RecordingWriter  # noqa: E402
 from vppcomp.statseg.snapshot import Snapshot, snapshot_from_mapping  # noqa: E402

@@ -19,8 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from vpplive import VppInstance
-from vpplive import vpp_prefix as find_vpp_prefix
+from vppcomp.demo.vpp_process import VppInstance
+from vppcomp.demo.vpp_process import vpp_prefix as find_vpp_prefix
 
 DATA = Path(__file__).parent / "data"
 

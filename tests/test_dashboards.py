@@ -19,7 +19,6 @@ import yaml
 from servers import instant_query, prometheus_server, wait_for_series
 from test_exporter_web import Service
 
-from vppcomp.cli import build_parser
 from vppcomp.exporter.metrics.collectors import build_collectors
 from vppcomp.exporter.metrics.exporter import Exporter
 from vppcomp.exporter.metrics.options import Options
@@ -68,23 +67,6 @@ def exported_families() -> set[str]:
     """Family names of the exporter's frozen metric table."""
     table = (ROOT / "exporter" / "README.md").read_text()
     return set(re.findall(r"^\| `(vpp_[a-z0-9_]+)` \|", table, re.MULTILINE))
-
-
-def test_compose_files_and_commands_exist() -> None:
-    stack = compose()
-    services = stack["services"]
-    assert {"exporter", "prometheus", "grafana", "replay"} <= set(services)
-    assert (ROOT / services["exporter"]["build"]["dockerfile"]).is_file()
-    for service in services.values():
-        for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
-            if source.startswith("./"):
-                assert (ROOT / source).exists(), volume
-    # the container's entry point is the vppcomp command: its arguments parse
-    parser = build_parser()
-    parser.parse_args(services["exporter"]["command"])
-    replay_args = parser.parse_args(services["replay"]["command"])
-    assert (ROOT / "tests" / "data" / Path(replay_args.recording).name).is_file()
 
 
 def test_prometheus_config_is_valid() -> None:

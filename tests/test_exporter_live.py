@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from plugin_vpp import (
-    PluginBuild,
     cli_script,
     error_counter,
     ipcomp_plugin,  # noqa: F401 - fixture
@@ -32,6 +31,7 @@ from plugin_vpp import (
 from prometheus_client.utils import floatToGoString
 from test_plugin_compressdev import cdev_plugin  # noqa: F401 - fixture
 
+from vppcomp.demo.plugin_build import PluginBuild
 from vppcomp.exporter.metrics.collectors import build_collectors
 from vppcomp.exporter.metrics.collectors.ipcomp import engine_names
 from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector

@@ -24,10 +24,7 @@ from typing import Any
 import pytest
 from plugin_vpp import (
     DECOMPRESS_ERRORS,
-    ROOT,
-    PluginBuild,
     assert_send_counters,
-    build_ipcomp_plugin,
     error_counter,
     pg_replay,
     read_events,
@@ -58,6 +55,8 @@ from test_plugin_live import (
     udp,
     udp6,
 )
+
+from vppcomp.demo.plugin_build import PLUGIN_SRC, ROOT, PluginBuild, build_ipcomp_plugin
 
 pytestmark = pytest.mark.live
 
@@ -416,8 +415,6 @@ def test_stats_names_match_readme_with_offload(
     """With a compressdev section every documented /net/ipcomp name exists
     (the compressdev engine's per-engine entries too) and no other."""
     import re
-
-    from plugin_vpp import PLUGIN_SRC
 
     readme = (PLUGIN_SRC / "README.md").read_text()
     documented = set()

@@ -25,7 +25,6 @@ import pytest
 from plugin_vpp import (
     DECOMPRESS_ERRORS,
     EVENT_FORMAT,
-    PluginBuild,
     assert_send_counters,
     cli_ok,
     cli_script,
@@ -37,6 +36,8 @@ from plugin_vpp import (
     start_ipcomp_vpp,
     stats_client,
 )
+
+from vppcomp.demo.plugin_build import PLUGIN_SRC, PluginBuild
 
 pytestmark = pytest.mark.live
 
@@ -854,8 +855,6 @@ def test_stats_names_match_readme(
     """Every /net/ipcomp name in plugin/README.md exists in a running VPP with
     the documented type, and VPP has no /net/ipcomp name the README omits."""
     import re
-
-    from plugin_vpp import PLUGIN_SRC
 
     readme = (PLUGIN_SRC / "README.md").read_text()
     documented = set()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from statseg_helpers import assert_matches_papi
 from vpp_papi.vpp_stats import VPPStats
-from vpplive import VppInstance
 
+from vppcomp.demo.vpp_process import VppInstance
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import StatsUnavailable, StatType
 from vppcomp.statseg.recording import read_frames, record

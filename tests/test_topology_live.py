@@ -1,4 +1,4 @@
-"""Topology diagrams of real VPPs (skipped without VPP; see tests/vpplive.py).
+"""Topology diagrams of real VPPs (skipped without VPP; see vppcomp.demo.vpp_process).
 
 * One VPP with the ipcomp plugin and packet-generator traffic through an
   ipcomp tunnel: the graph view holds the nodes the packets passed and the
@@ -25,9 +25,10 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from plugin_vpp import ROOT, PluginBuild, build_ipcomp_plugin, cli_script, start_ipcomp_vpp
+from plugin_vpp import cli_script, start_ipcomp_vpp
 from test_topology_web import check_page_in_chromium, serve
 
+from vppcomp.demo.plugin_build import ROOT, PluginBuild, build_ipcomp_plugin
 from vppcomp.statseg.client import StatsClient
 from vppcomp.topology.api_source import PapiSource
 from vppcomp.topology.graph_collect import collect_graph

@@ -69,12 +69,25 @@ class TopologySettings:
         inventory: str | None = None,
         api_dirs: list[str] | None = None,
     ) -> TopologySettings:
-        """The graph of the local VPP; the tunnels between the hosts of
-        ``inventory`` (a TOML file, see :mod:`~vppcomp.topology.inventory`),
-        or of the local VPP alone. Raises InventoryError for a bad inventory."""
+        """The graph of the local VPP (named as in ``inventory`` when a host
+        there has the same API socket, else ``vpp``); the tunnels between the
+        hosts of ``inventory`` (a TOML file, see
+        :mod:`~vppcomp.topology.inventory`), or of the local VPP alone. Raises
+        InventoryError for a bad inventory."""
         local = HostSpec("vpp", api_socket=api_socket, stats_socket=stats_socket)
         hosts = load_inventory(inventory) if inventory else [local]
-        return cls(graph_host=local, tunnel_hosts=hosts, api_dirs=api_dirs)
+        graph = next((h for h in hosts if h.api_socket == api_socket), local)
+        return cls(graph_host=graph, tunnel_hosts=hosts, api_dirs=api_dirs)
+
+    @classmethod
+    def for_inventory(
+        cls, inventory: str, *, api_dirs: list[str] | None = None
+    ) -> TopologySettings:
+        """The tunnels between the hosts of ``inventory`` and the graph of its
+        first host: live sockets or recordings (a replayed demo has no API
+        socket). Raises InventoryError for a bad inventory."""
+        hosts = load_inventory(inventory)
+        return cls(graph_host=hosts[0], tunnel_hosts=hosts, api_dirs=api_dirs)
 
 
 class SnapshotHistory:

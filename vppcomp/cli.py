@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "vppcomp.topology.commands",
     "vppcomp.exporter.web.commands",
     "vppcomp.exporter.shipper.commands",
+    "vppcomp.demo.commands",
 )
 
 

@@ -120,7 +120,8 @@ def register(subparsers: Any) -> None:
         metavar="TOML",
         help="hosts whose tunnels /topology/tunnels.svg joins (see vppcomp.topology.inventory; "
         "VPPCOMP_TOPOLOGY_INVENTORY; default: this VPP alone). The /topology pages are "
-        "served when --api-socket is given",
+        "served when --api-socket or an inventory is given; without --api-socket the "
+        "graph is of the inventory's first host (live or recorded)",
     )
     parser.add_argument(
         "--no-collector",
@@ -157,8 +158,8 @@ def _serve(args: argparse.Namespace) -> int:
     collectors = build_collectors(
         tuple(args.no_collector or _env_list("VPPCOMP_EXPORTER_NO_COLLECTORS"))
     )
+    api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or list(DEFAULT_API_DIRS)
     if args.api_socket:
-        api_dirs = args.api_json_dir or _env_list("VPPCOMP_API_JSON_DIRS") or list(DEFAULT_API_DIRS)
         source = PersistentSource(PapiSource(args.api_socket, api_dirs, name="vpp"))
         collectors.append(IpcompApiCollector(ApiDirectory(source)))
     shipper = None
@@ -171,15 +172,18 @@ def _serve(args: argparse.Namespace) -> int:
     client = StatsClient(args.stats_socket, busy_timeout=args.busy_timeout)
     exporter = Exporter(client, collectors, options_from(args))
     app = create_app(exporter)
-    if args.api_socket:
+    if args.api_socket or args.topology_inventory:
         from vppcomp.topology.web import TopologySettings, topology_router
 
-        settings = TopologySettings.for_vpp(
-            args.api_socket,
-            args.stats_socket,
-            inventory=args.topology_inventory,
-            api_dirs=api_dirs,
-        )
+        if args.api_socket:
+            settings = TopologySettings.for_vpp(
+                args.api_socket,
+                args.stats_socket,
+                inventory=args.topology_inventory,
+                api_dirs=api_dirs,
+            )
+        else:
+            settings = TopologySettings.for_inventory(args.topology_inventory, api_dirs=api_dirs)
         app.include_router(topology_router(settings))
     stop = threading.Event()
     if shipper is not None:

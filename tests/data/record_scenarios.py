@@ -48,13 +48,14 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TESTS))
 
-from plugin_vpp import PluginBuild, build_ipcomp_plugin, cli_script  # noqa: E402
+from plugin_vpp import cli_script  # noqa: E402
 from scapy.layers.inet import IP, UDP  # noqa: E402
 from scapy.layers.l2 import Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 from scapy.utils import wrpcap  # noqa: E402
-from vpplive import VppInstance, vpp_prefix  # noqa: E402
 
+from vppcomp.demo.plugin_build import PluginBuild, build_ipcomp_plugin  # noqa: E402
+from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 from vppcomp.statseg.client import StatsClient  # noqa: E402
 from vppcomp.statseg.recording import record  # noqa: E402
 from vppcomp.topology.api_source import PapiSource, RecordingSource  # noqa: E402

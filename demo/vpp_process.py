@@ -1,9 +1,11 @@
-"""Start and stop real VPP instances for live tests.
+"""Start and stop real VPP instances (live tests, benchmarks, the demo).
 
 VPP comes from ``$VPP_PREFIX`` (an install prefix with ``bin/vpp``,
 ``share/vpp/api``, the plugin directory and the CMake config), else from
-``/opt/vpp``, else from a ``vpp`` on ``PATH``. Each instance runs as a child process with its own
-sockets under its own work directory, no hugepages, and is always stopped.
+``/opt/vpp``, else from a ``vpp`` on ``PATH`` (``/usr`` for FD.io's
+packages). Each instance runs as a child process in its own session with its
+own sockets under its own work directory, no hugepages, and is always
+stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PLUGINS = ("memif", "af_packet", "tap", "tracedump", "ping")
+PLUGIN_DIR_PATTERNS = ("lib/vpp_plugins", "lib/*/vpp_plugins", "lib64/vpp_plugins")
 
 
 #: Where a VPP built by hand is looked for when ``VPP_PREFIX`` is not set.
@@ -39,16 +42,11 @@ def vpp_prefix() -> Path | None:
     return Path(found).resolve().parent.parent if found else None
 
 
-if __name__ == "__main__":
-    # scripts/test asks here, so that CI and the live tests find the same VPP
-    found_prefix = vpp_prefix()
-    print(found_prefix or "")
-
-
 def plugin_dir(prefix: Path) -> Path:
     """The directory holding VPP's own ``*_plugin.so`` under ``prefix``."""
-    for candidate in sorted(prefix.glob("lib*/**/vpp_plugins")):
-        return candidate
+    for pattern in PLUGIN_DIR_PATTERNS:  # no recursive walk: prefix may be /usr
+        for candidate in sorted(prefix.glob(pattern)):
+            return candidate
     raise FileNotFoundError(f"no vpp_plugins directory under {prefix}")
 
 
@@ -189,3 +187,9 @@ plugins {{
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+if __name__ == "__main__":
+    # scripts/test asks here, so that CI and the live tests find the same VPP
+    found_prefix = vpp_prefix()
+    print(found_prefix or "")

@@ -1,0 +1,1 @@
+"""The local lab: VPP processes, the plugin build, and the whole stack of ``scripts/demo``."""
