@@ -31,7 +31,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+# shared segment builders live with the tests
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from synthetic import synthetic_snapshot
 from vpp_papi.vpp_stats import VPPStats

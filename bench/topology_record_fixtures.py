@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from plugin_vpp import cli_script  # noqa: E402
-from test_topology_live import build_plugin, setup_compressing_vpp, setup_tunnel_host  # noqa: E402
+from topology_vpp import build_plugin, setup_compressing_vpp, setup_tunnel_host  # noqa: E402
 from vpplive import VppInstance, vpp_prefix  # noqa: E402
 
 from vppcomp.statseg.client import StatsClient  # noqa: E402

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_topology_data import graph_recording, host_recording, node_snapshot, write_json
+from topology_data import NAMES, NODES, graph_recording, host_recording, node_snapshot, write_json
 
 from vppcomp.statseg.ipcomp import SA_PREFIX
 from vppcomp.statseg.layout import StatType
@@ -43,21 +43,6 @@ from vppcomp.topology.render import (
 from vppcomp.topology.tunnel_map import join
 from vppcomp.topology.tunnel_model import Host, Interface, TunnelEnd
 from vppcomp.topology.tunnel_readers import read_host
-
-# A small graph: pg-input -> ip4-input -> {ip4-lookup, ip4-drop}; ip4-lookup ->
-# {ipcomp4-compress, ip4-rewrite}; ipcomp4-compress -> ip4-rewrite; error-drop.
-NODES = [
-    ("pg-input", 0, [1]),
-    ("ip4-input", 0, [2, 3, 6]),
-    ("ip4-lookup", 0, [4, 5]),
-    ("ip4-drop", 0x4, [6]),
-    ("ipcomp4-compress", 0, [5, 6]),
-    ("ip4-rewrite", 0, [7]),
-    ("error-drop", 0x4, []),
-    ("pg0-output", 0x2, []),
-    ("ip6-input", 0, [6]),
-]
-NAMES = [n for n, _, _ in NODES]
 
 
 def rates_for(vectors: list[int], calls: list[int] | None = None, seconds: float = 2.0):
