@@ -234,3 +234,12 @@ def test_vppcomp_exporter_command_serves(segment: SegmentServer, tmp_path: Path)
         beating.set()
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_busy_timeout_flag_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_parser().parse_args(["exporter"]).busy_timeout == 1.0
+    assert build_parser().parse_args(["exporter", "--busy-timeout", "0.25"]).busy_timeout == 0.25
+    monkeypatch.setenv("VPPCOMP_STATS_BUSY_TIMEOUT", "3")
+    assert build_parser().parse_args(["exporter"]).busy_timeout == 3.0
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["exporter", "--busy-timeout", "-1"])
