@@ -446,7 +446,7 @@ class SegmentReader:
         for name, (kind, vector) in plan.counters.items():
             array = _gather(u64, vector)
             if kind == StatType.COUNTER_VECTOR_COMBINED:
-                array = array.reshape(array.shape[0], -1, 2)
+                array = array.reshape(array.shape[0], vector.words // 2, 2)
             values[name] = array
         for name, (min_exp, vector) in plan.histograms.items():
             values[name] = Log2Histogram(min_exp, _gather(u64, vector))

@@ -503,3 +503,16 @@ def test_names_are_reused_across_plans_only_where_unchanged() -> None:
     bigger.values["/sys/extra"] = 42
     grown = SegmentReader(build_segment(bigger)).read()
     assert grown["/sys/extra"] == 42 and len(grown) == len(first) + 1
+
+
+def test_combined_vector_without_threads_reads_as_empty() -> None:
+    """A combined vector whose thread vector is empty (as a plan may see it
+    while VPP rewrites the segment) is an empty array, not a crash."""
+    image = build_segment(every_type_snapshot())
+    directory = _directory(image)
+    _, base, _, _, _ = HEADER.unpack_from(image, 0)
+    threads_vec = int(directory["value"][_row(directory, "/if/rx")]) - base
+    image[threads_vec - 8 : threads_vec - 4] = (0).to_bytes(4, "little")
+    snap = SegmentReader(image).read()
+    assert snap["/if/rx"].shape == (0, 0, 2)
+    assert "/interfaces/if0/rx" in snap.bad_entries  # index 0 of an empty vector
