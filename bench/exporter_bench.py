@@ -40,7 +40,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# shared segment builders live with the tests
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from exporter_shapes import with_ipcomp
 from synthetic import synthetic_snapshot

@@ -4,7 +4,11 @@ For each segment (a live VPP if --vpp-stats-socket is given, and synthetic
 segments of N interfaces x 8 threads served through a replaying stats socket):
 
 * ``vppcomp cold``: a full snapshot on a new connection (directory decoded,
-  every pointer checked, then every value copied);
+  every pointer checked, then every value copied), names reused from the
+  last plan in this process (as after a reconnect or an epoch change that
+  renamed nothing);
+* ``vppcomp first plan``: the same with no names to reuse (the first plan of
+  a process, or a directory that changed throughout);
 * ``vppcomp warm``: a full snapshot on the same epoch (what a scraper pays);
 * ``vpp_get_stats``: VPP's C client dumping everything (process included);
 * ``vpp_papi vectors``: vpp_papi's VPPStats reading every entry that is not a
@@ -31,13 +35,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+# shared segment builders live with the tests
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from synthetic import synthetic_snapshot
 from vpp_papi.vpp_stats import VPPStats
 
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import StatType
+from vppcomp.statseg.names import NAMES
 from vppcomp.statseg.replay import SegmentServer
 from vppcomp.statseg.writer import SegmentWriter
 
@@ -59,6 +65,11 @@ def measure(socket_path: str, vpp_prefix: Path | None, papi_sample: int) -> dict
         with StatsClient(socket_path) as client:
             client.snapshot()
 
+    def first_plan() -> None:
+        NAMES.clear()
+        cold()
+
+    results["vppcomp first plan"] = timed(first_plan, 5)
     results["vppcomp cold"] = timed(cold, 5)
     client = StatsClient(socket_path)
     entries = len(client.snapshot())
@@ -94,6 +105,7 @@ def report(title: str, results: dict[str, float]) -> None:
     for name in (
         "vppcomp warm",
         "vppcomp cold",
+        "vppcomp first plan",
         "vpp_get_stats",
         "vpp_papi vectors",
         "vpp_papi all",

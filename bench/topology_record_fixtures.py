@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from plugin_vpp import cli_script  # noqa: E402
-from test_topology_live import build_plugin, setup_compressing_vpp, setup_tunnel_host  # noqa: E402
+from topology_vpp import build_plugin, setup_compressing_vpp, setup_tunnel_host  # noqa: E402
 
 from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 from vppcomp.statseg.client import StatsClient  # noqa: E402
@@ -38,7 +38,7 @@ from vppcomp.statseg.snapshot import Snapshot, snapshot_from_mapping  # noqa: E4
 from vppcomp.topology.api_source import PapiSource, RecordingSource  # noqa: E402
 from vppcomp.topology.graph_collect import collect_graph  # noqa: E402
 from vppcomp.topology.graph_view import GraphFilter  # noqa: E402
-from vppcomp.topology.node_rates import sample_pair  # noqa: E402
+from vppcomp.topology.node_rates import sample_pair, sample_pairs  # noqa: E402
 from vppcomp.topology.tunnel_readers import read_host  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -117,11 +117,13 @@ def record_tunnels(prefix: Path, plugin: Any, work: Path) -> None:
         )
         time.sleep(1.0)
         clients = {n: StatsClient(str(v.stats_socket)) for n, v in hosts.items()}
-        firsts = {n: c.snapshot() for n, c in clients.items()}
-        time.sleep(2.0)
+        pairs, failed = sample_pairs(clients, 2.0)
+        for client in clients.values():
+            client.close()
+        if failed:
+            raise RuntimeError(f"no stats from {failed}")
         for name, vpp in hosts.items():
-            pair = (firsts[name], clients[name].snapshot())
-            clients[name].close()
+            pair = pairs[name]
             recorder = source(vpp, name)
             read_host(recorder, pair)
             recorder.save(DATA / f"topology_{name}_api.json")

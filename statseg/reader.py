@@ -52,6 +52,7 @@ from vppcomp.statseg.layout import (
     SegmentError,
     StatType,
 )
+from vppcomp.statseg.names import NAMES
 from vppcomp.statseg.snapshot import (
     EntryTypes,
     Log2Histogram,
@@ -282,7 +283,7 @@ class SegmentReader:
         )
         kinds = directory["type"].copy()
         pointers = directory["value"].copy()
-        names = _entry_names(directory["name"])
+        names = NAMES.names(directory["name"])
         del directory
         first_bytes = np.frombuffer(
             self._buf, dtype=np.uint8, count=count * _ENTRY_SIZE, offset=offset
@@ -308,11 +309,7 @@ class SegmentReader:
                 listed[row] = False
         targets, indexes = self._symlinks(plan, names, is_link, pointers, elements)
         listed &= ~is_link | (targets >= 0)
-        if listed.all():
-            index = dict(zip(names, range(count), strict=True))
-        else:
-            rows = np.flatnonzero(listed).tolist()
-            index = dict(zip([names[r] for r in rows], rows, strict=True))
+        index = NAMES.index(names, listed)
         # per-row tables as compact buffers: indexing them gives plain ints
         plan.types = EntryTypes(index, kinds.astype(np.uint8).tobytes())
         plan.symlinks = SymlinkTable(
@@ -449,7 +446,7 @@ class SegmentReader:
         for name, (kind, vector) in plan.counters.items():
             array = _gather(u64, vector)
             if kind == StatType.COUNTER_VECTOR_COMBINED:
-                array = array.reshape(array.shape[0], -1, 2)
+                array = array.reshape(array.shape[0], vector.words // 2, 2)
             values[name] = array
         for name, (min_exp, vector) in plan.histograms.items():
             values[name] = Log2Histogram(min_exp, _gather(u64, vector))
@@ -491,18 +488,6 @@ class SegmentReader:
         return RingBuffer(
             ring.entry_size, ring.ring_size, ring.schema_version, ring.schema, threads
         )
-
-
-def _entry_names(raw: np.ndarray) -> list[str]:
-    """Directory names (``S128`` array) as text. A name ends at its first NUL
-    (VPP may leave old bytes behind it); numpy strips only trailing NULs, so
-    names are decoded in one go when no name holds an inner NUL, else one by
-    one."""
-    chunks = raw.tolist()
-    names = b"\0".join(chunks).decode("utf-8", "replace").split("\0")
-    if len(names) == len(chunks):
-        return names
-    return [c.partition(b"\0")[0].decode("utf-8", "replace") for c in chunks]
 
 
 def _gather(u64: np.ndarray, vector: _Vector) -> np.ndarray:

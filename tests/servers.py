@@ -1,5 +1,6 @@
-"""Servers for tests, on loopback: an ASGI app under uvicorn in a thread, and
-a real Prometheus server (Debian ``prometheus``)."""
+"""Servers for tests, on loopback: an ASGI app under uvicorn in a thread (the
+exporter's app as :class:`Service`, the topology router), and a real
+Prometheus server (Debian ``prometheus``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
+
+from vppcomp.exporter.metrics.exporter import Exporter
+from vppcomp.exporter.web.app import create_app
+from vppcomp.topology.web import TopologySettings, topology_router
 
 
 def free_port() -> int:
@@ -100,3 +106,36 @@ def wait_for_series(url: str, promql: str, timeout: float = 90.0) -> list[dict[s
             return list(answer["data"]["result"])
         time.sleep(0.5)
     return []
+
+
+class Service:
+    """The exporter's FastAPI app served on a free loopback port."""
+
+    def __init__(self, exporter: Exporter) -> None:
+        self._serving = serve_app(create_app(exporter))
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Service:
+        self.port = self._serving.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._serving.__exit__(None, None, None)
+
+
+def topology_app(settings: TopologySettings) -> FastAPI:
+    """An app serving only the topology router."""
+    app = FastAPI()
+    app.include_router(topology_router(settings))
+    return app
+
+
+@contextmanager
+def serve_topology(settings: TopologySettings) -> Iterator[str]:
+    """The topology router in a uvicorn server on a free port; yields the page's URL."""
+    with serve_app(topology_app(settings)) as port:
+        yield f"http://127.0.0.1:{port}/topology/"

@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from servers import instant_query, prometheus_server, wait_for_series
-from test_exporter_web import Service
+from exporter_shapes import exporter_snapshot
+from servers import Service, instant_query, prometheus_server, wait_for_series
 
 from vppcomp.exporter.metrics.collectors import build_collectors
 from vppcomp.exporter.metrics.exporter import Exporter
@@ -28,9 +27,6 @@ from vppcomp.statseg.replay import SegmentServer, replay
 from vppcomp.statseg.writer import SegmentWriter
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-
-from exporter_shapes import exporter_snapshot  # noqa: E402
 
 DASHBOARD = ROOT / "dashboards" / "grafana" / "dashboards" / "vppcomp-ipcomp.json"
 RECORDING = ROOT / "tests" / "data" / "vpp-ipcomp.vppstats"

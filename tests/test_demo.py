@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from browser import check_page_in_chromium
 from servers import free_port, wait_for_series
-from test_topology_web import check_page_in_chromium
 
 from vppcomp.demo import services
 

@@ -8,28 +8,34 @@ them (review the diff: a changed name or label is a breaking change).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from exporter_helpers import (
+    SIZE,
+    Series,
+    check_golden,
+    make_exporter,
+    parse,
+    scrape,
+    without_self_metrics,
+)
+from exporter_shapes import exporter_snapshot
 from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
-from prometheus_client.parser import text_string_to_metric_families
 
 from vppcomp.exporter.metrics.collectors import COLLECTORS, build_collectors
 from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory, IpcompApiCollector
 from vppcomp.exporter.metrics.exporter import Exporter
 from vppcomp.exporter.metrics.exposition import render_text
-from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import DIRECTORY_ENTRY_DTYPE, HEADER, StatType
 from vppcomp.statseg.replay import SegmentServer
@@ -38,45 +44,7 @@ from vppcomp.statseg.writer import SegmentWriter, build_segment
 from vppcomp.topology.api_source import PapiSource
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-
-from exporter_shapes import exporter_snapshot  # noqa: E402
-
-GOLDEN = Path(__file__).parent / "golden"
 README = ROOT / "exporter" / "README.md"
-SIZE = 4 << 20
-
-Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def parse(text: str) -> Series:
-    """Every sample of a text exposition, keyed by name and label set."""
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def without_self_metrics(text: str) -> str:
-    """The exposition minus ``vpp_exporter_*`` (durations and times vary)."""
-    return "".join(
-        line + "\n"
-        for line in text.splitlines()
-        if not re.match(r"(# (HELP|TYPE) )?vpp_exporter_", line)
-    )
-
-
-def make_exporter(socket: Path, **options: object) -> Exporter:
-    return Exporter(
-        StatsClient(str(socket), liveness_interval=0.0),
-        build_collectors(),
-        Options(**options),
-    )
-
-
-def scrape(exporter: Exporter) -> str:
-    return render_text(exporter.collect()).decode()
 
 
 @pytest.fixture
@@ -85,15 +53,6 @@ def server(tmp_path: Path) -> Iterator[SegmentServer]:
     with SegmentServer(tmp_path / "stats.sock", SIZE) as srv:
         srv.publish(exporter_snapshot())
         yield srv
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1 once and review it"
-    assert text == path.read_text(), f"exposition differs from {path}"
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from exporter_helpers import Series, parse
 from plugin_vpp import (
     cli_script,
     error_counter,
@@ -40,10 +40,6 @@ from vppcomp.exporter.metrics.exposition import render_text
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
 from vppcomp.topology.api_source import PapiSource, PersistentSource
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from test_exporter import Series, parse
 
 pytestmark = pytest.mark.live
 

@@ -4,25 +4,19 @@ loopback; PromQL on it returns the series the segment holds."""
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from exporter_helpers import SIZE
+from exporter_shapes import exporter_snapshot
+from servers import Service, prometheus_server, wait_for_series
 
 from vppcomp.exporter.metrics.collectors import build_collectors
 from vppcomp.exporter.metrics.exporter import Exporter
 from vppcomp.exporter.metrics.options import Options
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.replay import SegmentServer
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-sys.path.insert(0, str(Path(__file__).parent))
-
-from exporter_shapes import exporter_snapshot
-from servers import prometheus_server, wait_for_series
-from test_exporter import SIZE
-from test_exporter_web import Service
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="prometheus not installed (Debian package)"

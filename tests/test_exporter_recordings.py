@@ -6,20 +6,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from vppcomp.statseg.recording import read_frames
-from vppcomp.statseg.replay import SegmentServer
-from vppcomp.statseg.writer import SegmentWriter
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from test_exporter import (
+from exporter_helpers import (
     Series,
     check_golden,
     make_exporter,
@@ -27,6 +19,10 @@ from test_exporter import (
     scrape,
     without_self_metrics,
 )
+
+from vppcomp.statseg.recording import read_frames
+from vppcomp.statseg.replay import SegmentServer
+from vppcomp.statseg.writer import SegmentWriter
 
 DATA = Path(__file__).parent / "data"
 RECORDINGS = {

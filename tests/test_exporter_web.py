@@ -18,50 +18,27 @@ from pathlib import Path
 
 import httpx
 import pytest
+from exporter_helpers import SIZE, parse
+from exporter_shapes import exporter_snapshot
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
+from servers import Service, free_port
 
 from vppcomp import __version__
 from vppcomp.cli import build_parser
 from vppcomp.exporter.metrics.collectors import build_collectors
 from vppcomp.exporter.metrics.exporter import Exporter
 from vppcomp.exporter.metrics.options import Options
-from vppcomp.exporter.web.app import create_app
 from vppcomp.exporter.web.commands import options_from, parse_listen
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.replay import SegmentServer
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(Path(__file__).parent))
-
-from exporter_shapes import exporter_snapshot  # noqa: E402
-from servers import free_port, serve_app  # noqa: E402
-from test_exporter import SIZE, parse  # noqa: E402
 
 LOOP0_RX = ("vpp_interface_rx_packets_total", frozenset({("interface", "loop0")}))
 UP: tuple[str, frozenset[tuple[str, str]]] = ("vpp_up", frozenset())
-
-
-class Service:
-    """The exporter's FastAPI app served on a free loopback port."""
-
-    def __init__(self, exporter: Exporter) -> None:
-        self._serving = serve_app(create_app(exporter))
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Service:
-        self.port = self._serving.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._serving.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -317,3 +294,12 @@ def test_vppcomp_exporter_command_serves(segment: SegmentServer, tmp_path: Path)
         beating.set()
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_busy_timeout_flag_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_parser().parse_args(["exporter"]).busy_timeout == 1.0
+    assert build_parser().parse_args(["exporter", "--busy-timeout", "0.25"]).busy_timeout == 0.25
+    monkeypatch.setenv("VPPCOMP_STATS_BUSY_TIMEOUT", "3")
+    assert build_parser().parse_args(["exporter"]).busy_timeout == 3.0
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["exporter", "--busy-timeout", "-1"])

@@ -27,6 +27,7 @@ from vppcomp.statseg.layout import (
     StatsUnavailable,
     StatType,
 )
+from vppcomp.statseg.names import NAMES
 from vppcomp.statseg.reader import SegmentReader
 from vppcomp.statseg.recording import (
     RecordingError,
@@ -480,3 +481,38 @@ def test_lock_held_longer_than_a_few_ms_is_waited_out(server: SegmentServer) -> 
     waited = time.monotonic() - started
     release.join()
     assert 0.05 <= waited < 0.4
+
+
+def test_names_are_reused_across_plans_only_where_unchanged() -> None:
+    """A renamed entry, a new tail and the whole index follow the segment
+    while unchanged names are the same objects as in the last plan."""
+    NAMES.clear()
+    first = SegmentReader(build_segment(every_type_snapshot(interfaces=3))).read()
+    again = SegmentReader(build_segment(every_type_snapshot(interfaces=3, tag=7))).read()
+    assert again.types is not first.types and list(again) == list(first)
+    assert again.types._rows is first.types._rows  # same names, same listed rows: one index
+    image = build_segment(every_type_snapshot(interfaces=3))
+    directory = _directory(image)
+    row = _row(directory, "/interfaces/if0/rx")
+    directory["name"][row] = b"/interfaces/renamed/rx"
+    renamed = SegmentReader(image).read()
+    assert "/interfaces/renamed/rx" in renamed and "/interfaces/if0/rx" not in renamed
+    np.testing.assert_array_equal(renamed["/interfaces/renamed/rx"], renamed["/if/rx"][:, 0])
+    bigger = every_type_snapshot(interfaces=3)
+    bigger.types["/sys/extra"] = StatType.SCALAR_INDEX  # one more entry at the end
+    bigger.values["/sys/extra"] = 42
+    grown = SegmentReader(build_segment(bigger)).read()
+    assert grown["/sys/extra"] == 42 and len(grown) == len(first) + 1
+
+
+def test_combined_vector_without_threads_reads_as_empty() -> None:
+    """A combined vector whose thread vector is empty (as a plan may see it
+    while VPP rewrites the segment) is an empty array, not a crash."""
+    image = build_segment(every_type_snapshot())
+    directory = _directory(image)
+    _, base, _, _, _ = HEADER.unpack_from(image, 0)
+    threads_vec = int(directory["value"][_row(directory, "/if/rx")]) - base
+    image[threads_vec - 8 : threads_vec - 4] = (0).to_bytes(4, "little")
+    snap = SegmentReader(image).read()
+    assert snap["/if/rx"].shape == (0, 0, 2)
+    assert "/interfaces/if0/rx" in snap.bad_entries  # index 0 of an empty vector

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import time
 from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_topology_data import graph_recording, host_recording, node_snapshot, write_json
+from statseg_helpers import every_type_snapshot
+from topology_data import NAMES, NODES, graph_recording, host_recording, node_snapshot, write_json
 
+from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.ipcomp import SA_PREFIX
-from vppcomp.statseg.layout import StatType
+from vppcomp.statseg.layout import StatsUnavailable, StatType
+from vppcomp.statseg.replay import SegmentServer
 from vppcomp.topology.api_source import (
     ApiError,
     ApiUnavailable,
@@ -29,7 +33,7 @@ from vppcomp.topology.graph_view import (
     estimate_arc_rates,
     select_nodes,
 )
-from vppcomp.topology.node_rates import NodeRate, Rates, rates_between
+from vppcomp.topology.node_rates import NodeRate, Rates, rates_between, sample_pairs
 from vppcomp.topology.render import (
     FAST_LAYOUT_NODES,
     RenderError,
@@ -43,21 +47,6 @@ from vppcomp.topology.render import (
 from vppcomp.topology.tunnel_map import join
 from vppcomp.topology.tunnel_model import Host, Interface, TunnelEnd
 from vppcomp.topology.tunnel_readers import read_host
-
-# A small graph: pg-input -> ip4-input -> {ip4-lookup, ip4-drop}; ip4-lookup ->
-# {ipcomp4-compress, ip4-rewrite}; ipcomp4-compress -> ip4-rewrite; error-drop.
-NODES = [
-    ("pg-input", 0, [1]),
-    ("ip4-input", 0, [2, 3, 6]),
-    ("ip4-lookup", 0, [4, 5]),
-    ("ip4-drop", 0x4, [6]),
-    ("ipcomp4-compress", 0, [5, 6]),
-    ("ip4-rewrite", 0, [7]),
-    ("error-drop", 0x4, []),
-    ("pg0-output", 0x2, []),
-    ("ip6-input", 0, [6]),
-]
-NAMES = [n for n, _, _ in NODES]
 
 
 def rates_for(vectors: list[int], calls: list[int] | None = None, seconds: float = 2.0):
@@ -322,3 +311,23 @@ def test_large_graphs_get_the_bounded_layout() -> None:
     assert "splines=line" in graph_dot(view) and "fast layout" in graph_dot(view)
     small = build_view("small", big, rates, {0, 1, 2})
     assert "splines" not in graph_dot(small) and "fast layout" not in graph_dot(small)
+
+
+def test_sample_pairs_share_one_wait_and_report_unreadable_hosts(tmp_path: Path) -> None:
+    with (
+        SegmentServer(tmp_path / "a.sock", 1 << 20) as a,
+        SegmentServer(tmp_path / "b.sock", 1 << 20) as b,
+    ):
+        a.publish(every_type_snapshot(tag=1))
+        b.publish(every_type_snapshot(tag=2))
+        clients = {name: StatsClient(str(tmp_path / f"{name}.sock")) for name in ("a", "b", "gone")}
+        started = time.monotonic()
+        pairs, failed = sample_pairs(clients, 0.5)
+        elapsed = time.monotonic() - started
+    assert set(pairs) == {"a", "b"} and set(failed) == {"gone"}
+    assert isinstance(failed["gone"], StatsUnavailable)
+    assert 0.5 <= elapsed < 1.0  # one wait for all hosts
+    for name, tag in (("a", 1), ("b", 2)):
+        first, second = pairs[name]
+        assert second.taken_at - first.taken_at >= 0.5
+        assert first["/sys/heartbeat"] == second["/sys/heartbeat"] == 100 + tag

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
-import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from browser import check_page_in_chromium
 from fastapi.testclient import TestClient
-from servers import serve_app
-from test_topology_data import (
+from servers import serve_topology, topology_app
+from topology_data import (
+    NAMES,
+    NODES,
     graph_recording,
     host_recording,
     node_snapshot,
     write_json,
     write_stats,
 )
-from test_topology_units import NAMES, NODES
 
 from vppcomp.topology.inventory import HostSpec
-from vppcomp.topology.web import TopologySettings, topology_router
-
-ARTIFACTS = Path(__file__).parent / "artifacts"
+from vppcomp.topology.web import TopologySettings
 
 
 def gre(index: int, src: str, dst: str) -> dict[str, object]:
@@ -70,19 +63,13 @@ def settings(tmp_path: Path) -> TopologySettings:
     )
 
 
-def app_for(settings: TopologySettings) -> FastAPI:
-    app = FastAPI()
-    app.include_router(topology_router(settings))
-    return app
-
-
 def text(response: httpx.Response) -> str:
     """An SVG answer's text with XML character references resolved."""
     return html.unescape(response.content.decode())
 
 
 def test_router_serves_both_diagrams_and_the_page(settings: TopologySettings) -> None:
-    client = TestClient(app_for(settings))
+    client = TestClient(topology_app(settings))
     graph = client.get("/topology/graph.svg")
     assert graph.status_code == 200 and graph.headers["content-type"] == "image/svg+xml"
     assert "ipcomp4-compress" in text(graph) and "ip6-input" not in text(graph)
@@ -97,65 +84,10 @@ def test_router_serves_both_diagrams_and_the_page(settings: TopologySettings) ->
     assert '"?match=ip4-%2A"' in page and "const refreshMs = 2000;" in page
 
 
-@contextlib.contextmanager
-def serve(settings: TopologySettings) -> Iterator[str]:
-    """The router in a uvicorn server on a free port; yields the page's URL."""
-    with serve_app(app_for(settings)) as port:
-        yield f"http://127.0.0.1:{port}/topology/"
-
-
 @pytest.fixture
 def served(settings: TopologySettings) -> Iterator[str]:
-    with serve(settings) as url:
+    with serve_topology(settings) as url:
         yield url
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("no headless Chromium (apt-get install chromium)")
-
-
-def run_chromium(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    with tempfile.TemporaryDirectory(prefix="topology-chromium-") as profile:
-        return subprocess.run(
-            [
-                chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                "--virtual-time-budget=8000",
-                *extra,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "HOME": profile},
-        )
-
-
-def check_page_in_chromium(url: str, screenshot: str) -> None:
-    """Both diagrams load in headless Chromium; a screenshot goes to tests/artifacts."""
-    dom = run_chromium(url, "--dump-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "/topology/graph.svg?t=" in dom.stdout and "/topology/tunnels.svg?t=" in dom.stdout
-    assert dom.stdout.count('data-state="loaded"') == 2, dom.stdout
-    status = re.search(r'<p id="status">([^<]*)</p>', dom.stdout)
-    assert status is not None and status.group(1).startswith("updated "), status
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / screenshot
-    shot.unlink(missing_ok=True)
-    result = run_chromium(url, f"--screenshot={shot}", "--window-size=1400,2200")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
 
 
 def test_page_in_headless_chromium_loads_both_diagrams(served: str) -> None:

@@ -17,17 +17,16 @@ host is ``NAME=API_SOCKET[,STATS_SOCKET]``.
 
 from __future__ import annotations
 
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from vppcomp.statseg.client import StatsClient
-from vppcomp.statseg.layout import READ_ERRORS, StatsUnavailable
+from vppcomp.statseg.layout import StatsUnavailable
 from vppcomp.statseg.recording import RecordingError, read_frames
 from vppcomp.statseg.snapshot import Snapshot
 from vppcomp.topology.api_source import ApiSource, PapiSource, RecordedSource
-from vppcomp.topology.node_rates import sample_pair
+from vppcomp.topology.node_rates import sample_pairs
 
 
 class InventoryError(ValueError):
@@ -122,9 +121,9 @@ def recorded_pair(path: str) -> tuple[Snapshot, Snapshot]:
 class StatsPairs:
     """Snapshot pairs for several hosts over one shared interval.
 
-    :meth:`take` reads every live host's first snapshot, waits ``interval``
-    once and reads the second ones; with ``aligned`` (node counters) each
-    live host is sampled with :func:`sample_pair` instead. Results:
+    :meth:`take` samples every live host with :func:`sample_pairs` (one
+    shared wait of ``interval``; ``aligned`` on node-counter refreshes) and
+    reads recorded hosts with :func:`recorded_pair`. Results:
     ``pairs[name]``, or ``problems[name]`` saying why there are no stats.
     """
 
@@ -134,29 +133,22 @@ class StatsPairs:
 
     def take(self, specs: list[HostSpec], interval: float, *, aligned: bool = False) -> None:
         clients: dict[str, StatsClient] = {}
-        firsts: dict[str, Snapshot] = {}
         try:
             for spec in specs:
-                try:
-                    if spec.stats_recording:
+                if spec.stats_recording:
+                    try:
                         self.pairs[spec.name] = recorded_pair(spec.stats_recording)
-                    elif not spec.stats_socket:
-                        self.problems[spec.name] = "no stats socket given"
-                    elif aligned:
-                        with StatsClient(spec.stats_socket) as client:
-                            self.pairs[spec.name] = sample_pair(client, interval)
-                    else:
-                        clients[spec.name] = StatsClient(spec.stats_socket)
-                        firsts[spec.name] = clients[spec.name].snapshot()
-                except READ_ERRORS as error:
-                    self.problems[spec.name] = str(error) or type(error).__name__
-            if firsts:
-                time.sleep(interval)
-            for name, first in firsts.items():
-                try:
-                    self.pairs[name] = (first, clients[name].snapshot())
-                except READ_ERRORS as error:
-                    self.problems[name] = str(error) or type(error).__name__
+                    except StatsUnavailable as error:
+                        self.problems[spec.name] = str(error)
+                elif not spec.stats_socket:
+                    self.problems[spec.name] = "no stats socket given"
+                else:
+                    clients[spec.name] = StatsClient(spec.stats_socket)
+            pairs, failed = sample_pairs(clients, interval, aligned=aligned)
+            self.pairs.update(pairs)
+            self.problems.update(
+                (name, str(error) or type(error).__name__) for name, error in failed.items()
+            )
         finally:
             for client in clients.values():
                 client.close()

@@ -14,11 +14,13 @@ or counters cleared) gives no rate and a problem instead.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from vppcomp.statseg.layout import READ_ERRORS
 from vppcomp.statseg.snapshot import Snapshot
 
 NODE_COUNTERS = ("vectors", "calls", "clocks")
@@ -169,23 +171,60 @@ def heartbeat(snap: Snapshot) -> int | None:
     return int(snap["/sys/heartbeat"]) if "/sys/heartbeat" in snap else None
 
 
-def sample_pair(
-    client: Any, interval: float, *, poll: float = 0.05, timeout: float = 30.0
-) -> tuple[Snapshot, Snapshot]:
-    """Two snapshots at least ``interval`` s apart, each taken just after a
-    refresh of the node counters (``/sys/heartbeat`` changed). Without a
-    heartbeat, or when it does not move within ``timeout`` s, the snapshots
-    are simply ``interval`` s apart. ``client`` has ``snapshot()``."""
+def sample_pairs(
+    clients: Mapping[str, Any],
+    interval: float,
+    *,
+    aligned: bool = False,
+    poll: float = 0.05,
+    timeout: float = 30.0,
+) -> tuple[dict[str, tuple[Snapshot, Snapshot]], dict[str, Exception]]:
+    """Snapshot pairs of several hosts at least ``interval`` s apart, over one
+    shared wait: every client's first snapshot, the wait, every second one.
+    With ``aligned`` each snapshot is taken just after a refresh of that
+    host's node counters (``/sys/heartbeat`` changed); without a heartbeat,
+    or when it does not move within ``timeout`` s in all, the snapshots are
+    simply ``interval`` s apart. ``clients`` (name -> object with
+    ``snapshot()``) are not closed. Returns the pairs by name and, for the
+    hosts whose stats could not be read, the error (one of
+    :data:`~vppcomp.statseg.layout.READ_ERRORS`)."""
     deadline = time.monotonic() + timeout
 
-    def next_refresh(after: Snapshot) -> Snapshot:
-        beat = heartbeat(after)
+    def refreshed(client: Any) -> Snapshot:
+        snap = client.snapshot()
+        if not aligned:
+            return snap
+        beat = heartbeat(snap)
         snap = client.snapshot()
         while beat is not None and heartbeat(snap) == beat and time.monotonic() < deadline:
             time.sleep(poll)
             snap = client.snapshot()
         return snap
 
-    first = next_refresh(client.snapshot())
-    time.sleep(interval)
-    return first, next_refresh(client.snapshot())
+    firsts: dict[str, Snapshot] = {}
+    failed: dict[str, Exception] = {}
+    for name, client in clients.items():
+        try:
+            firsts[name] = refreshed(client)
+        except READ_ERRORS as error:
+            failed[name] = error
+    if firsts:
+        time.sleep(interval)
+    pairs: dict[str, tuple[Snapshot, Snapshot]] = {}
+    for name, first in firsts.items():
+        try:
+            pairs[name] = (first, refreshed(clients[name]))
+        except READ_ERRORS as error:
+            failed[name] = error
+    return pairs, failed
+
+
+def sample_pair(
+    client: Any, interval: float, *, poll: float = 0.05, timeout: float = 30.0
+) -> tuple[Snapshot, Snapshot]:
+    """:func:`sample_pairs` for one host, aligned on node-counter refreshes;
+    raises the client's error."""
+    pairs, failed = sample_pairs({"": client}, interval, aligned=True, poll=poll, timeout=timeout)
+    if failed:
+        raise failed[""]
+    return pairs[""]

@@ -1,4 +1,4 @@
-"""Builders for small, hand-made topology inputs (no tests here).
+"""Builders for small, hand-made topology inputs, shared by the topology tests.
 
 Recorded answers from a real VPP live in tests/data/topology_*; these
 builders make the small synthetic cases the unit tests need: an API
@@ -17,6 +17,21 @@ from vppcomp.statseg.layout import StatType
 from vppcomp.statseg.recording import RecordingWriter
 from vppcomp.statseg.snapshot import Snapshot, snapshot_from_mapping
 from vppcomp.topology.api_source import RECORDING_FORMAT
+
+# A small graph: pg-input -> ip4-input -> {ip4-lookup, ip4-drop}; ip4-lookup ->
+# {ipcomp4-compress, ip4-rewrite}; ipcomp4-compress -> ip4-rewrite; error-drop.
+NODES = [
+    ("pg-input", 0, [1]),
+    ("ip4-input", 0, [2, 3, 6]),
+    ("ip4-lookup", 0, [4, 5]),
+    ("ip4-drop", 0x4, [6]),
+    ("ipcomp4-compress", 0, [5, 6]),
+    ("ip4-rewrite", 0, [7]),
+    ("error-drop", 0x4, []),
+    ("pg0-output", 0x2, []),
+    ("ip6-input", 0, [6]),
+]
+NAMES = [n for n, _, _ in NODES]
 
 NO_SUCH_ENTRY = -6
 
