@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +38,15 @@ from vppcomp.topology.api_source import RecordedSource
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAFANA = ROOT / "dashboards" / "grafana"
+sys.path.insert(0, str(GRAFANA))
+
+import build_dashboards  # noqa: E402
+from render_panels import MAIN_PANELS, render_panels, substitute  # noqa: E402
+
 DASHBOARDS = GRAFANA / "dashboards"
 DATA = ROOT / "tests" / "data"
 #: the recordings the dashboards are evaluated on (each replayed by its own exporter)
 RECORDINGS = ["vpp-ipcomp", "vpp-ipcomp-traffic", "vpp-ipcomp-offload", "vpp-ipcomp-restart"]
-RATE_INTERVAL = "20s"
 #: (dashboard uid, panel title, legend) -> why it may be empty or zero on the recordings
 EXPECTED_EMPTY = {
     ("vppcomp-exporter", "Shipper ring overruns", "overruns"): "the Elasticsearch shipper is "
@@ -84,14 +88,6 @@ def compose() -> dict[str, Any]:
 
 def boards() -> dict[str, dict[str, Any]]:
     return {p.name: json.loads(p.read_text()) for p in sorted(DASHBOARDS.glob("*.json"))}
-
-
-def substitute(expr: str, variables: list[str]) -> str:
-    """``expr`` as Grafana sends it with every variable at "All" (``.*``)."""
-    expr = expr.replace("$__rate_interval", RATE_INTERVAL)
-    for name in variables:
-        expr = expr.replace(f"${name}", ".*")
-    return expr
 
 
 def panel_queries() -> list[tuple[tuple[str, str, str], str]]:
@@ -140,11 +136,6 @@ def test_prometheus_config_is_valid() -> None:
 
 
 def test_dashboards_are_what_the_builder_writes() -> None:
-    sys.path.insert(0, str(GRAFANA))
-    try:
-        import build_dashboards
-    finally:
-        sys.path.remove(str(GRAFANA))
     assert build_dashboards.dashboards() == boards(), "run dashboards/grafana/build_dashboards.py"
 
 
@@ -204,8 +195,8 @@ def test_dashboards_use_only_exported_metrics_and_rules() -> None:
             assert name in known or family in known, f"{key}: {name}"
 
 
-@pytest.fixture
-def exporters_on_recordings(tmp_path: Path) -> Iterator[list[Service]]:
+@contextmanager
+def recordings_stack(workdir: Path) -> Iterator[list[Service]]:
     """One exporter per recording in RECORDINGS, each replaying its recording
     in real time, looping, with the recorded binary-API answers when there are."""
     stop = threading.Event()
@@ -215,7 +206,7 @@ def exporters_on_recordings(tmp_path: Path) -> Iterator[list[Service]]:
         for name in RECORDINGS:
             frames = list(read_frames(DATA / f"{name}.vppstats"))
             size = max(SegmentWriter.required_size(f.snapshot) for f in frames)
-            segment = stack.enter_context(SegmentServer(tmp_path / f"{name}.sock", size))
+            segment = stack.enter_context(SegmentServer(workdir / f"{name}.sock", size))
             segment.publish(frames[0].snapshot)
 
             def loop(segment: SegmentServer = segment, frames: list[Any] = frames) -> None:
@@ -239,6 +230,12 @@ def exporters_on_recordings(tmp_path: Path) -> Iterator[list[Service]]:
                 player.join(timeout=10)
 
 
+@pytest.fixture
+def exporters_on_recordings(tmp_path: Path) -> Iterator[list[Service]]:
+    with recordings_stack(tmp_path) as services:
+        yield services
+
+
 def nonzero(answer: dict[str, Any]) -> bool:
     """Whether an instant-query answer has a series with a non-zero value."""
     if answer.get("status") != "success":
@@ -254,6 +251,7 @@ def test_every_panel_and_recording_rule_evaluates_on_real_recordings(
     queries = panel_queries()
     rules = [(("rule", name, ""), name) for name in sorted(recording_names())]
     with prometheus_server(tmp_path / "prometheus", targets, rule_files=RULE_FILES) as url:
+        started = time.time()
         assert wait_for_series(url, "count(up == 1) == 4"), "Prometheus does not scrape"
         pending = dict(queries + rules)
         for key, expr in pending.items():  # every query is valid PromQL
@@ -266,6 +264,18 @@ def test_every_panel_and_recording_rule_evaluates_on_real_recordings(
                 time.sleep(2)
             else:
                 break
+        # SAs joined with vpp_ipcomp_sa_info: one series per SA, the CPI where the API was
+        for key, expr in queries:
+            if "vpp_ipcomp_sa_info" in expr and " or on " in expr:
+                result = instant_query(url, expr)["data"]["result"]
+                sas = [(r["metric"]["instance"], r["metric"]["sa"]) for r in result]
+                assert len(sas) == len(set(sas)), (key, result)
+                assert {r["metric"]["cpi"] for r in result} >= {"4660", "?"}, (key, result)
+        # the README's pictures come from these answers (render_panels.py)
+        pictures = render_panels(url, tmp_path / "png", started, time.time())
+    assert len(pictures) == len(MAIN_PANELS)
+    for picture in pictures:
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
     unexpected = sorted(set(pending) - set(EXPECTED_EMPTY))
     assert not unexpected, "empty or zero, not marked expected-empty:\n" + "\n".join(
         f"  {k}: {pending[k]}" for k in unexpected

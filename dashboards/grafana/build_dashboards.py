@@ -38,10 +38,12 @@ SA = f'{INST}, sa=~"$sa"'
 
 def with_sa_info(expr: str, by: str = "instance, sa") -> str:
     """``expr`` (one series per SA) with the SA's CPI and peer as labels
-    from ``vpp_ipcomp_sa_info``; the bare series where that is absent."""
+    from ``vpp_ipcomp_sa_info``; where that is absent (no ``--api-socket``)
+    the series with ``cpi`` and ``peer`` "?"."""
+    unknown = f'label_replace(label_replace({expr}, "cpi", "?", "", ""), "peer", "?", "", "")'
     return (
-        f"({expr}) * on ({by}) group_left (cpi, peer) "
-        f"max by ({by}, cpi, peer) (vpp_ipcomp_sa_info{{{INST}}}) or on ({by}) ({expr})"
+        f"(({expr}) * on ({by}) group_left (cpi, peer) "
+        f"max by ({by}, cpi, peer) (vpp_ipcomp_sa_info{{{INST}}})) or on ({by}) {unknown}"
     )
 
 
