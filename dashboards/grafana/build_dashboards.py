@@ -47,6 +47,7 @@ def with_sa_info(expr: str, by: str = "instance, sa") -> str:
     )
 
 
+LOG_SCALE = {"type": "log", "log": 10}
 SA_LEGEND = "SA {{sa}} cpi {{cpi}} peer {{peer}}"
 
 
@@ -106,9 +107,11 @@ class Board:
         w: int = 12,
         h: int = 8,
         unit: str = "short",
+        log: bool = False,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        """A panel; ``targets`` are (PromQL, legend) pairs."""
+        """A panel; ``targets`` are (PromQL, legend) pairs; ``log``: a
+        logarithmic y axis (values spanning orders of magnitude)."""
         if self._x + w > 24:
             self._newline()
         panel: dict[str, Any] = {
@@ -118,7 +121,13 @@ class Board:
             "description": description,
             "datasource": DS,
             "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+            "fieldConfig": {
+                "defaults": {
+                    "unit": unit,
+                    **({"custom": {"scaleDistribution": LOG_SCALE}} if log else {}),
+                },
+                "overrides": [],
+            },
             "options": {},
             "targets": [
                 {
@@ -324,7 +333,7 @@ def overview() -> Board:
         [
             (
                 f"sum by (reason) (vppcomp:ipcomp_drops:rate5m{{{INST}, "
-                f'node=~"ipcomp[46]-decompress"}})',
+                f'node=~"ipcomp[46]-decompress"}}) > 0',
                 "{{reason}}",
             )
         ],
@@ -454,6 +463,7 @@ def offload() -> Board:
             ),
             (f"vppcomp:offload_latency_clocks:p99_5m{{{INST}}}", "p99 (5 m) qp {{queue_pair}}"),
         ],
+        log=True,
     )
     b.row("Device")
     b.panel(
@@ -518,6 +528,7 @@ def offload() -> Board:
             ),
             (f"vppcomp:engine_op_clocks:p99_5m{{{eng}}}", "p99 (5 m) {{engine}} {{op}}"),
         ],
+        log=True,
     )
     b.panel(
         "timeseries",
@@ -604,6 +615,7 @@ def dataplane() -> Board:
                 "all other nodes",
             ),
         ],
+        log=True,
     )
     b.panel(
         "timeseries",
@@ -624,6 +636,7 @@ def dataplane() -> Board:
                 "{{node}}",
             ),
         ],
+        log=True,
     )
     b.panel(
         "timeseries",

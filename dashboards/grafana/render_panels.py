@@ -86,6 +86,20 @@ def query_range(url: str, expr: str, start: float, end: float, step: float) -> l
     return list(answer["data"]["result"])
 
 
+def with_gaps(values: list[Any], start: float, step: float) -> tuple[list[float], list[float]]:
+    """A range answer's (time since ``start``, value) lists, with NaN where
+    steps are missing, so that a line breaks where Grafana's would."""
+    times: list[float] = []
+    out: list[float] = []
+    for t, v in values:
+        if times and float(t) - start - times[-1] > 1.5 * step:
+            times.append(times[-1] + step)
+            out.append(float("nan"))
+        times.append(float(t) - start)
+        out.append(float(v))
+    return times, out
+
+
 def render_panels(
     url: str, out: Path, start: float, end: float, panels: Sequence[tuple[str, str]] = MAIN_PANELS
 ) -> list[Path]:
@@ -99,10 +113,11 @@ def render_panels(
         fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
         for target in spec["targets"]:
             for series in query_range(url, substitute(target["expr"], variables), start, end, step):
-                times = [float(t) - start for t, _ in series["values"]]
-                values = [float(v) for _, v in series["values"]]
+                times, values = with_gaps(series["values"], start, step)
                 ax.plot(times, values, label=legend(target["legendFormat"], series["metric"]))
         unit = spec["fieldConfig"]["defaults"]["unit"]
+        if spec["fieldConfig"]["defaults"].get("custom", {}).get("scaleDistribution"):
+            ax.set_yscale("log")
         ax.set_title(f"{title}  ({uid})", fontsize=10)
         ax.set_xlabel("seconds")
         ax.set_ylabel(_UNIT_LABELS.get(unit, ""))
