@@ -48,7 +48,7 @@ def with_sa_info(expr: str, by: str = "instance, sa") -> str:
 
 
 LOG_SCALE = {"type": "log", "log": 10}
-SA_LEGEND = "SA {{sa}} cpi {{cpi}} peer {{peer}}"
+SA_LEGEND = "{{instance}} SA {{sa}} cpi {{cpi}} peer {{peer}}"
 
 
 class Board:

@@ -101,10 +101,17 @@ def with_gaps(values: list[Any], start: float, step: float) -> tuple[list[float]
 
 
 def render_panels(
-    url: str, out: Path, start: float, end: float, panels: Sequence[tuple[str, str]] = MAIN_PANELS
+    url: str,
+    out: Path,
+    start: float,
+    end: float,
+    panels: Sequence[tuple[str, str]] = MAIN_PANELS,
+    instances: dict[str, str] | None = None,
 ) -> list[Path]:
     """Draw ``panels`` from ``url``'s answers between ``start`` and ``end``
-    (Unix time) into ``out``/<uid>--<title>.png; returns the files."""
+    (Unix time) into ``out``/<uid>--<title>.png; returns the files.
+    ``instances`` names the ``instance`` label values in legends."""
+    names = instances or {}
     out.mkdir(parents=True, exist_ok=True)
     step = max((end - start) / 200, 1.0)
     written = []
@@ -114,7 +121,10 @@ def render_panels(
         for target in spec["targets"]:
             for series in query_range(url, substitute(target["expr"], variables), start, end, step):
                 times, values = with_gaps(series["values"], start, step)
-                ax.plot(times, values, label=legend(target["legendFormat"], series["metric"]))
+                labels = dict(series["metric"])
+                instance = labels.get("instance", "")
+                labels["instance"] = names.get(instance, instance)
+                ax.plot(times, values, label=legend(target["legendFormat"], labels))
         unit = spec["fieldConfig"]["defaults"]["unit"]
         if spec["fieldConfig"]["defaults"].get("custom", {}).get("scaleDistribution"):
             ax.set_yscale("log")
@@ -141,15 +151,16 @@ def main() -> int:
     import tempfile
 
     from servers import prometheus_server
-    from test_dashboards import recordings_stack
+    from test_dashboards import RECORDINGS, recordings_stack
     from test_rules import RULE_FILES
 
     with tempfile.TemporaryDirectory() as tmp, recordings_stack(Path(tmp)) as services:
         targets = [f"127.0.0.1:{s.port}" for s in services]
+        instances = dict(zip(targets, RECORDINGS, strict=True))
         with prometheus_server(Path(tmp) / "prometheus", targets, rule_files=RULE_FILES) as url:
             start = time.time()
             time.sleep(args.seconds)
-            for path in render_panels(url, Path(args.out), start, time.time()):
+            for path in render_panels(url, Path(args.out), start, time.time(), instances=instances):
                 print(path)
     return 0
 
