@@ -7,8 +7,10 @@ synthetic segment of a real VPP's shape; then, each timed ``--runs`` times
 after one warm-up, median reported:
 
 * ``vppcomp``: ``vppcomp exporter`` in its own process, ``curl`` fetching
-  ``/metrics`` over loopback (threads summed, names as labels); again with
-  ``--per-thread`` (one series per thread, as the C exporter emits);
+  ``/metrics`` over loopback (threads summed, names as labels), once plain
+  and once with gzip (``curl --compressed``: Accept-Encoding gzip, as
+  Prometheus sends it; MB on the wire); again with ``--per-thread`` (one
+  series per thread, as the C exporter emits);
 * ``vpp_prometheus_export``: VPP's C exporter (``$VPP_PREFIX/bin``) with the
   patterns ``/if /err /sys /buffer-pools /mem /net``, run inside a network
   namespace created for the run (it binds ``[::]`` and offers no address
@@ -49,6 +51,7 @@ from synthetic import synthetic_snapshot
 from vppcomp.statseg.replay import SegmentServer
 from vppcomp.statseg.writer import SegmentWriter
 
+CURL_FORMAT = "%{time_total} %{size_download}"
 C_PATTERNS = ("/if", "/err", "/sys", "/buffer-pools", "/mem", "/net")
 PAPI_PATTERNS = [f"^{p}/" for p in C_PATTERNS]
 
@@ -67,10 +70,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def curl_time(url: str, prefix: tuple[str, ...] = ()) -> tuple[float, int]:
+def curl_time(url: str, prefix: tuple[str, ...] = (), *options: str) -> tuple[float, int]:
     """Seconds and bytes of one GET with curl (optionally under ``prefix``)."""
     result = subprocess.run(
-        [*prefix, "curl", "-sS", "-o", "/dev/null", "-w", "%{time_total} %{size_download}", url],
+        [*prefix, "curl", "-sS", *options, "-o", "/dev/null", "-w", CURL_FORMAT, url],
         capture_output=True,
         text=True,
         timeout=600,
@@ -103,7 +106,10 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
-def bench_vppcomp(sock: str, runs: int, *extra: str) -> tuple[float, int, dict[str, int]]:
+def bench_vppcomp(
+    sock: str, runs: int, *extra: str
+) -> tuple[float, int, dict[str, int], tuple[float, int]]:
+    """(seconds, bytes, memory after the plain scrapes, (seconds, bytes) with gzip)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "vppcomp.cli", "--log-level", "WARNING", "exporter",
@@ -114,7 +120,9 @@ def bench_vppcomp(sock: str, runs: int, *extra: str) -> tuple[float, int, dict[s
         url = f"http://127.0.0.1:{port}/metrics"
         wait_http(f"http://127.0.0.1:{port}/healthz")
         seconds, size = median_of(runs, lambda: curl_time(url))
-        return seconds, size, memory_kib(process.pid)
+        memory = memory_kib(process.pid)
+        zipped = median_of(runs, lambda: curl_time(url, (), "--compressed"))
+        return seconds, size, memory, zipped
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -195,6 +203,7 @@ def main() -> int:
     parser.add_argument("--skip-papi", action="store_true", help="skip the naive vpp_papi loop")
     args = parser.parse_args()
     print(f"{'interfaces':>10} {'threads':>7} | {'vppcomp s':>9} {'MB':>6} | "
+          f"{'gzip s':>6} {'MB':>5} {'C/gzip':>6} | "
           f"{'per-thread s':>12} {'MB':>6} {'RSS MiB':>7} | "
           f"{'C export s':>10} {'MB':>6} {'vppcomp/C':>9} | {'papi s':>8} {'papi/vppcomp':>12} | "
           f"{'RSS MiB':>7} {'shm MiB':>7} {'peak MiB':>8}")  # fmt: skip
@@ -204,7 +213,7 @@ def main() -> int:
             sock = str(Path(tmp) / "stats.sock")
             with SegmentServer(sock, SegmentWriter.required_size(snapshot) * 2) as server:
                 server.publish(snapshot)
-                ours, our_size, memory = bench_vppcomp(sock, args.runs)
+                ours, our_size, memory, zipped = bench_vppcomp(sock, args.runs)
                 threaded = bench_vppcomp(sock, args.runs, "--per-thread")
                 c_result = bench_c_exporter(sock, args.runs)
                 papi = None if args.skip_papi else bench_papi(sock, args.runs)
@@ -214,6 +223,7 @@ def main() -> int:
         else:
             c_cols = f"{c_result[0]:>10.3f} {c_result[1] / 1e6:>6.1f} {ours / c_result[0]:>9.2f}"
             note = ""
+        gzip_ratio = "" if isinstance(c_result, str) else f"{c_result[0] / zipped[0]:.2f}"
         papi_cols = (
             f"{'skipped':>8} {'':>12}"
             if papi is None
@@ -221,6 +231,7 @@ def main() -> int:
         )
         print(
             f"{size:>10} {args.threads:>7} | {ours:>9.3f} {our_size / 1e6:>6.1f} | "
+            f"{zipped[0]:>6.3f} {zipped[1] / 1e6:>5.2f} {gzip_ratio:>6} | "
             f"{threaded[0]:>12.3f} {threaded[1] / 1e6:>6.1f} {threaded[2]['VmRSS'] / 1024:>7.0f} | "
             f"{c_cols} | "
             f"{papi_cols} | {memory['VmRSS'] / 1024:>7.0f} {memory['RssShmem'] / 1024:>7.0f} "

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,13 +51,21 @@ def serve_app(app: Any) -> Iterator[int]:
 
 
 @contextmanager
-def prometheus_server(workdir: Path, targets: list[str], interval: str = "1s") -> Iterator[str]:
-    """Run Prometheus scraping ``targets`` (host:port) every ``interval``;
-    yield its base URL; always stop it."""
+def prometheus_server(
+    workdir: Path,
+    targets: list[str],
+    interval: str = "1s",
+    rule_files: Sequence[Path] = (),
+) -> Iterator[str]:
+    """Run Prometheus scraping ``targets`` (host:port) every ``interval``
+    (job ``vpp``), evaluating ``rule_files`` at the same interval; yield its
+    base URL; always stop it."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
+    rules = [str(Path(f).resolve()) for f in rule_files]
     config.write_text(
         f"global: {{scrape_interval: {interval}, evaluation_interval: {interval}}}\n"
+        f"rule_files: {rules!r}\n"
         "scrape_configs:\n"
         "  - job_name: vpp\n"
         f"    static_configs: [{{targets: {targets!r}}}]\n"

@@ -132,6 +132,17 @@ def project_rule_groups() -> int:
     return sum(len(yaml.safe_load(p.read_text())["groups"]) for p in services.rule_files())
 
 
+def diagram(url: str, timeout: float = 60.0) -> str:
+    """The SVG at ``url`` once its rates are collected (the first answers
+    come at once and say "collecting rates")."""
+    deadline = time.monotonic() + timeout
+    while True:
+        svg = httpx.get(url, timeout=60).text
+        if "collecting rates" not in svg or time.monotonic() > deadline:
+            return svg
+        time.sleep(1)
+
+
 def check_running_demo(run: DemoRun, mode: str) -> None:
     assert any(line.startswith(f"[demo] {mode}: ready") for line in run.lines), run.lines
     for end in ("west", "east"):
@@ -147,12 +158,22 @@ def check_running_demo(run: DemoRun, mode: str) -> None:
     assert len(rules) == project_rule_groups()
     assert httpx.get(run.urls["alerts"], timeout=10).status_code == 200
     topology = run.urls["topology page"]
-    tunnels = httpx.get(topology + "tunnels.svg", timeout=60).text
+    tunnels = diagram(topology + "tunnels.svg")
     assert "CPI 4660" in tunnels and "west" in tunnels and "east" in tunnels, tunnels[:2000]
     assert "west → east" in tunnels
-    graph = httpx.get(topology + "graph.svg", timeout=60).text
+    graph = diagram(topology + "graph.svg")
     assert "VPP graph of west" in graph and "ipcomp4&#45;compress" in graph, graph[:2000]
     check_page_in_chromium(topology, f"demo_{mode}_topology.png")
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (an exited one not yet reaped, a
+    zombie, is not running)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def check_nothing_left(
@@ -166,7 +187,9 @@ def check_nothing_left(
     assert run.reader is not None
     run.reader.join(timeout=10)
     assert started, "the demo started no process?"
-    alive = {pid for pid in started if Path(f"/proc/{pid}").exists()}
+    deadline = time.monotonic() + 10  # a killed process needs a moment on a loaded machine
+    while (alive := {pid for pid in started if running(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not alive, f"left running: {alive}"
     assert run.workdir is not None and not run.workdir.exists(), run.workdir
     for pid in filter(str.isdigit, os.listdir("/proc")):

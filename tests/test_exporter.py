@@ -304,6 +304,62 @@ def test_used_only_drops_zero_series(tmp_path: Path) -> None:
     assert ("vpp_interface_punt_packets_total", frozenset({("interface", "ipcomp0")})) in used
 
 
+def error_snapshot(values: list[int], tick: int = 0) -> object:
+    """exporter_snapshot() with /node/errors set to ``values`` (thread 0) in
+    the order of exporter_shapes.ERRORS + OFFLOAD_ERROR: three ipcomp
+    errors, ``ip4-input/ip4 ttl <= 1``, ``ipcomp4-compress/offload_drop``."""
+    snap = exporter_snapshot(tick=tick)
+    errors = snap.values["/node/errors"]
+    errors[:] = 0
+    errors[0, : len(values)] = values
+    return snap
+
+
+def error_series(text: str) -> dict[tuple[str, str], float]:
+    return {
+        (dict(k[1])["node"], dict(k[1])["reason"]): v
+        for k, v in parse(text).items()
+        if k[0] == "vpp_node_errors_total"
+    }
+
+
+def test_default_error_cardinality(server: SegmentServer) -> None:
+    """The default for VPP's ~3,000 mostly-zero error counters: the ipcomp
+    nodes' errors always, the others from their first non-zero value on
+    (kept after a clear, forgotten at a VPP restart); --all-errors: all."""
+    ttl = ("ip4-input", "ip4 ttl <= 1")
+    exporter = make_exporter(Path(server.socket_path))
+    server.publish(error_snapshot([0, 0, 0, 0, 0]))
+    first = error_series(scrape(exporter))
+    assert ttl not in first  # never counted: not exported
+    assert first[("ipcomp4-decompress", "corrupt")] == 0  # ipcomp: exported while zero
+    assert first[("ipcomp4-compress", "offload_drop")] == 0
+    server.publish(error_snapshot([5, 0, 0, 7, 0]))
+    assert error_series(scrape(exporter))[ttl] == 7
+    server.publish(error_snapshot([0, 0, 0, 0, 0]))  # clear errors: the series stays, at 0
+    assert error_series(scrape(exporter))[ttl] == 0
+    server.restart()
+    server.publish(error_snapshot([0, 0, 0, 0, 0]))
+    assert ttl not in error_series(scrape(exporter))  # a new VPP: counted afresh
+    everything = make_exporter(Path(server.socket_path), all_errors=True)
+    assert error_series(scrape(everything))[ttl] == 0
+
+
+def test_default_sa_cardinality(server: SegmentServer) -> None:
+    """Every live SA is exported, idle ones too (an idle SA is news for the
+    operator, and the rules add families per SA): 9 counters x 2 plus
+    offload hw/dropped x 2, 5 fallback reasons x 2, saved bytes and ratio =
+    34 series per SA; --used-only drops the zero ones."""
+    exporter = make_exporter(Path(server.socket_path))
+    server.publish(exporter_snapshot())
+    per_sa: dict[str, int] = {}
+    for name, labels in parse(scrape(exporter)):
+        sa = dict(labels).get("sa")
+        if name.startswith("vpp_ipcomp_sa_") and sa is not None:
+            per_sa[sa] = per_sa.get(sa, 0) + 1
+    assert per_sa == {"100": 34, "200": 34}
+
+
 def test_large_segment_shapes(tmp_path: Path) -> None:
     """Interfaces beyond the counter vectors and vectors beyond the names are
     tolerated (VPP grows them separately)."""

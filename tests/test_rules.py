@@ -8,15 +8,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+from prometheus_rules import PROMETHEUS, ROOT, RULE_FILES, alert_names, recording_names, rules
 
-ROOT = Path(__file__).resolve().parent.parent
-PROMETHEUS = ROOT / "dashboards" / "prometheus"
-RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
 UNIT_TESTS = PROMETHEUS / "tests" / "vppcomp-alerts.test.yml"
 BENIGN = ("idle SA", "counter clear", "VPP restart")
 SEVERITIES = {"critical", "warning", "info"}
@@ -24,23 +20,6 @@ SEVERITIES = {"critical", "warning", "info"}
 needs_promtool = pytest.mark.skipif(
     shutil.which("promtool") is None, reason="promtool not installed (Debian package prometheus)"
 )
-
-
-def rules(kind: str) -> list[dict[str, Any]]:
-    """Every rule of ``kind`` ("alert" or "record") in the rule files."""
-    found = []
-    for path in RULE_FILES:
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            found.extend(r for r in group["rules"] if kind in r)
-    return found
-
-
-def alert_names() -> set[str]:
-    return {r["alert"] for r in rules("alert")}
-
-
-def recording_names() -> set[str]:
-    return {r["record"] for r in rules("record")}
 
 
 @needs_promtool

@@ -43,7 +43,7 @@ from vppcomp.topology.graph_view import GraphFilter
 from vppcomp.topology.inventory import HostSpec, StatsPairs
 from vppcomp.topology.render import graph_dot, render, tunnels_dot
 from vppcomp.topology.tunnel_collect import collect_tunnels
-from vppcomp.topology.web import TopologySettings, topology_router
+from vppcomp.topology.web import TopologyService, TopologySettings
 
 pytestmark = pytest.mark.live
 
@@ -107,11 +107,21 @@ def test_graph_of_live_traffic_through_ipcomp(
     # and the page in headless Chromium
     dirs = [str(d) for d in vpp.api_dirs]
     settings = TopologySettings.for_vpp(str(vpp.api_socket), str(vpp.stats_socket), api_dirs=dirs)
+    service = TopologyService(settings)
     app = FastAPI()
-    app.include_router(topology_router(settings))
-    svg = html.unescape(TestClient(app).get("/topology/graph.svg").text)
+    app.include_router(service.router())
+    client = TestClient(app)
+    first = html.unescape(client.get("/topology/graph.svg").text)
+    assert "collecting rates" in first  # answered at once, rates to come
+    deadline = time.monotonic() + 30
+    svg = first
+    while "collecting rates" in svg and time.monotonic() < deadline:
+        time.sleep(1)  # the cached render lives settings.refresh seconds
+        svg = html.unescape(client.get("/topology/graph.svg").text)
     assert all(name in svg for name in TRAFFIC_PATH), svg[-3000:]
     assert "Problems" not in svg
+    (source,) = service.sources.values()  # one connection, definitions parsed once
+    assert (source.inner.definition_loads, source.inner.connects) == (1, 1)
     with serve_topology(settings) as url:
         check_page_in_chromium(url, "topology_page_live.png")
 

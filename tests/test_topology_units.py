@@ -161,6 +161,45 @@ def test_default_selection_is_active_nodes_plus_ipcomp() -> None:
     assert problems == ["unknown feature arc 'no-such-arc'"]
 
 
+def test_idle_plugin_nodes_are_hidden_by_default() -> None:
+    """The -post twins, the async dequeue node and idle ipcomp nodes do not
+    crowd out the path that carries traffic; without ipcomp traffic (or
+    without rates) the plugin's compress/decompress nodes still show."""
+    extra = [
+        ("ipcomp4-compress-post", 0, [5]),
+        ("ipcomp-async-dequeue", 0, [9]),
+        ("ipcomp4-decompress", 0, [2]),
+        ("ipcomp-stats-process", 0, []),
+    ]
+    g = graph()
+    for i, (name, flags, arcs) in enumerate(extra, start=len(NODES)):
+        g.nodes[i] = GraphNode(i, name, flags, arcs)
+    names = [n.name for n in g.nodes.values()]
+    zero = [0] * len(names)
+
+    def chosen(vectors: list[int], filt: GraphFilter | None = None) -> set[str]:
+        before = node_snapshot(names, zero, zero, zero, taken_at=100.0)
+        after = node_snapshot(
+            names, vectors, [max(1, v // 4) if v else 0 for v in vectors], vectors,
+            taken_at=102.0, heartbeat=2,
+        )  # fmt: skip
+        rates = rates_between(before, after)
+        return {names[i] for i in select_nodes(g, rates, filt or GraphFilter(), {}, [])}
+
+    #          pg  ip4in look drop ipcomp rewr errdrop pg0out ip6in post async decomp stats
+    busy = [1000, 1000, 900, 0, 900, 900, 0, 900, 0, 0, 0, 0, 0]
+    assert chosen(busy) == {"pg-input", "ip4-input", "ip4-lookup", "ipcomp4-compress",
+                            "ip4-rewrite", "pg0-output"}  # fmt: skip
+    no_ipcomp = [1000, 1000, 900, 0, 0, 900, 0, 900, 0, 0, 0, 0, 0]
+    assert {n for n in chosen(no_ipcomp) if "ipcomp" in n} == {
+        "ipcomp4-compress",
+        "ipcomp4-decompress",
+    }
+    assert chosen(busy, GraphFilter(show_all=True)) == set(names)
+    without_rates = select_nodes(g, None, GraphFilter(), {}, [])
+    assert {names[i] for i in without_rates} == {"ipcomp4-compress", "ipcomp4-decompress"}
+
+
 def test_arc_estimates_add_up_to_each_nodes_rate() -> None:
     vectors = [1000, 1000, 900, 100, 300, 900, 100, 900, 0]
     rates = rates_between(*rates_for(vectors))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from browser import check_page_in_chromium
+from exporter_shapes import exporter_snapshot
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from servers import serve_topology, topology_app
+from servers import serve_app, serve_topology, topology_app
 from topology_data import (
     NAMES,
     NODES,
@@ -21,8 +25,13 @@ from topology_data import (
     write_stats,
 )
 
+from vppcomp.exporter.metrics.collectors import build_collectors
+from vppcomp.exporter.metrics.exporter import Exporter
+from vppcomp.exporter.web.app import create_app
+from vppcomp.statseg.client import StatsClient
+from vppcomp.statseg.replay import SegmentServer
 from vppcomp.topology.inventory import HostSpec
-from vppcomp.topology.web import TopologySettings
+from vppcomp.topology.web import TopologyService, TopologySettings
 
 
 def gre(index: int, src: str, dst: str) -> dict[str, object]:
@@ -92,3 +101,78 @@ def served(settings: TopologySettings) -> Iterator[str]:
 
 def test_page_in_headless_chromium_loads_both_diagrams(served: str) -> None:
     check_page_in_chromium(served, "topology_page.png")
+
+
+@pytest.fixture
+def live_segment(tmp_path: Path) -> Iterator[SegmentServer]:
+    """A stats segment whose counters never refresh (heartbeat frozen), as
+    a VPP between two `statseg update-interval` refreshes."""
+    zero = [0] * len(NAMES)
+    with SegmentServer(tmp_path / "stats.sock", 1 << 20) as segment:
+        segment.publish(node_snapshot(NAMES, zero, zero, zero, taken_at=time.time()))
+        yield segment
+
+
+@pytest.fixture
+def live_settings(tmp_path: Path, live_segment: SegmentServer) -> TopologySettings:
+    graph = write_json(tmp_path / "graph.json", graph_recording(NODES, host="west"))
+    return TopologySettings(
+        graph_host=HostSpec(
+            "west", api_recording=str(graph), stats_socket=live_segment.socket_path
+        ),
+        tunnel_hosts=[],
+        refresh=5.0,
+    )
+
+
+def test_first_graph_request_is_answered_at_once_collecting_rates(
+    live_settings: TopologySettings,
+) -> None:
+    """The first request does not wait out two counter refreshes: it is
+    drawn at once without rates, saying so."""
+    with serve_topology(live_settings) as url:
+        graph = httpx.get(f"{url}graph.svg", timeout=60)
+    assert graph.status_code == 200
+    assert "collecting rates" in text(graph)
+
+
+def test_topology_viewers_do_not_starve_metrics(
+    live_settings: TopologySettings, tmp_path: Path
+) -> None:
+    """Sixty viewers of the diagrams at once, and Prometheus still gets
+    /metrics: diagrams render on their own bounded workers, one render per
+    refresh interval shared by every viewer."""
+    exporter_segment = SegmentServer(tmp_path / "exporter.sock", 4 << 20)
+    with exporter_segment:
+        exporter_segment.publish(exporter_snapshot())
+        exporter = Exporter(StatsClient(exporter_segment.socket_path), build_collectors())
+        service = TopologyService(live_settings)
+        app = create_app(exporter)
+        app.include_router(service.router())
+        with serve_app(app) as port, ThreadPoolExecutor(61) as pool:
+            base = f"http://127.0.0.1:{port}"
+            viewers = [
+                pool.submit(httpx.get, f"{base}/topology/graph.svg", timeout=120) for _ in range(60)
+            ]
+            metrics = pool.submit(httpx.get, f"{base}/metrics", timeout=10).result()
+            answers = [v.result() for v in viewers]
+    assert metrics.status_code == 200 and "vpp_up 1" in metrics.text
+    assert {a.status_code for a in answers} == {200}
+    assert service.renders == 1  # one render shared by all sixty
+    assert len(service.sources) == 1  # one API source per host, kept
+
+
+def test_busy_topology_answers_503_beyond_its_queue(live_settings: TopologySettings) -> None:
+    """Distinct diagrams beyond the bounded queue are refused with
+    Retry-After instead of piling up."""
+    service = TopologyService(live_settings, workers=1, max_pending=2)
+    app = FastAPI()
+    app.include_router(service.router())
+    with serve_app(app) as port, ThreadPoolExecutor(12) as pool:
+        base = f"http://127.0.0.1:{port}/topology/graph.svg"
+        answers = list(
+            pool.map(lambda i: httpx.get(base, params={"match": f"n{i}*"}, timeout=120), range(12))
+        )
+    codes = [a.status_code for a in answers]
+    assert 200 in codes and 503 in codes, codes
+    assert all(a.headers["retry-after"] == "1" for a in answers if a.status_code == 503)

@@ -3,7 +3,11 @@
 Selection (:func:`select_nodes`), in this order, each step narrowing the last:
 
 1. all nodes (``show_all``), or by default the active ones (moved packets in
-   the interval) plus every ipcomp node, active or not;
+   the interval); idle plugin nodes (the ``-post`` twins, the async dequeue
+   and process nodes, an ipcomp node without packets) are hidden so that the
+   path carrying traffic stands out, except that while no ipcomp node is
+   active (or there are no rates) the plugin's compress and decompress nodes
+   are shown, to place it in the graph;
 2. ``patterns``: node names matching any shell-style pattern;
 3. ``arc``: nodes of that feature arc (start nodes, features, last node);
 4. ``from_interface``: nodes reachable from the interface's input node along
@@ -53,6 +57,12 @@ class GraphFilter:
 
 def is_ipcomp(name: str) -> bool:
     return "ipcomp" in name
+
+
+def is_ipcomp_data_node(name: str) -> bool:
+    """An ipcomp compress/decompress node (not a ``-post`` twin, the async
+    dequeue node or a process node)."""
+    return is_ipcomp(name) and name.endswith(("compress", "decompress"))
 
 
 def is_ipsec(name: str) -> bool:
@@ -128,7 +138,9 @@ def select_nodes(
     if filt.show_all:
         chosen = set(graph.nodes)
     else:
-        chosen = active | {i for i, n in graph.nodes.items() if is_ipcomp(n.name)}
+        chosen = set(active)
+        if not any(is_ipcomp(graph.nodes[i].name) for i in active):
+            chosen |= {i for i, n in graph.nodes.items() if is_ipcomp_data_node(n.name)}
         if rates is None:
             problems.append("no rates: cannot tell active nodes, showing ipcomp nodes only")
     if filt.patterns:

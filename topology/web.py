@@ -10,18 +10,34 @@
 * ``GET /topology/``: a page showing both and reloading them every
   ``settings.refresh`` seconds.
 
-Rates come from :class:`SnapshotHistory`: each request takes one snapshot
-and pairs it with the previous one kept from an earlier request, so a
-request does not wait out the interval (except the first per host). The
-endpoints are plain functions: FastAPI runs them in its thread pool, as they
-block on VPP's API and on Graphviz. Errors become part of the diagram; an
-unknown engine is a 422.
+The diagrams must never starve the exporter's ``/metrics`` that shares the
+process (:class:`TopologyService`):
+
+* renders run on the service's own small thread pool (``workers``), not in
+  the web server's, and the endpoints are ``async``: a waiting viewer holds
+  no thread;
+* one render per diagram (same query) per ``refresh`` seconds, shared by
+  every viewer: concurrent requests wait for the one render in progress,
+  later ones get the cached SVG; at most ``max_pending`` distinct renders
+  queue, more are answered 503 with ``Retry-After``;
+* one persistent API connection per host (:class:`PersistentSource`), the
+  API definitions parsed once;
+* rates come from :class:`SnapshotHistory`, which never waits: the first
+  request per host keeps a snapshot and is drawn at once without rates
+  ("collecting rates"); later ones pair the kept snapshot with a newer one
+  once VPP refreshed its node counters and ``interval`` passed.
+
+Errors become part of the diagram; an unknown engine is a 422.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlencode
@@ -32,10 +48,11 @@ from fastapi.responses import HTMLResponse, Response
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import READ_ERRORS, StatsUnavailable
 from vppcomp.statseg.snapshot import Snapshot
+from vppcomp.topology.api_source import PersistentSource
 from vppcomp.topology.graph_collect import collect_graph
 from vppcomp.topology.graph_view import GraphFilter
 from vppcomp.topology.inventory import HostSpec, load_inventory, recorded_pair
-from vppcomp.topology.node_rates import heartbeat, sample_pair
+from vppcomp.topology.node_rates import heartbeat
 from vppcomp.topology.render import (
     ENGINES,
     RenderError,
@@ -90,40 +107,43 @@ class TopologySettings:
         return cls(graph_host=hosts[0], tunnel_hosts=hosts, api_dirs=api_dirs)
 
 
-class SnapshotHistory:
-    """Snapshot pairs of one host's stats across requests.
+COLLECTING = "collecting rates: first snapshot kept, rates after VPP's next counter refresh"
 
-    :meth:`pair` returns the last pair again while VPP's collector has not
-    refreshed the node counters (same ``/sys/heartbeat``) or less than
-    ``interval`` s passed; otherwise (kept snapshot, new snapshot). With no
-    usable kept snapshot (first call, VPP restarted) it samples a fresh pair
-    with :func:`sample_pair`, which blocks about ``interval`` s. Raises the
-    stats client's errors."""
+
+class SnapshotHistory:
+    """Snapshot pairs of one host's stats across requests, never waiting.
+
+    :meth:`pair` takes one snapshot per call. The first (and the first after
+    a VPP restart) is kept and ``None`` returned (collecting rates). Once VPP
+    refreshed its node counters (``/sys/heartbeat`` moved; a segment without
+    one counts as refreshed) and ``interval`` s passed since the kept
+    snapshot, the pair (kept, new) is returned and the new one kept; in
+    between, the last pair again. Raises the stats client's errors."""
 
     def __init__(self, spec: HostSpec, interval: float) -> None:
         self.spec = spec
         self.interval = interval
         self._client = StatsClient(spec.stats_socket) if spec.stats_socket else None
+        self._kept: Snapshot | None = None
         self._pair: tuple[Snapshot, Snapshot] | None = None
         self._lock = threading.Lock()
 
-    def pair(self) -> tuple[Snapshot, Snapshot]:
+    def pair(self) -> tuple[Snapshot, Snapshot] | None:
         if self.spec.stats_recording:
             return recorded_pair(self.spec.stats_recording)
         if self._client is None:
             raise StatsUnavailable("no stats socket given")
         with self._lock:
             now = self._client.snapshot()
-            pair = self._pair
-            if pair is None or pair[1].segment_id != now.segment_id:
-                pair = sample_pair(self._client, self.interval)
-            elif (
-                heartbeat(now) != heartbeat(pair[1])
-                and now.taken_at - pair[1].taken_at >= self.interval
-            ):
-                pair = (pair[1], now)
-            self._pair = pair
-            return pair
+            kept = self._kept
+            if kept is None or kept.segment_id != now.segment_id:
+                self._kept, self._pair = now, None
+                return None
+            beat = heartbeat(now)
+            refreshed = beat is None or beat != heartbeat(kept)
+            if refreshed and now.taken_at - kept.taken_at >= self.interval:
+                self._pair, self._kept = (kept, now), now
+            return self._pair
 
 
 def _svg(dot_source: str, engine: str) -> bytes:
@@ -133,29 +153,50 @@ def _svg(dot_source: str, engine: str) -> bytes:
         return error_svg(str(error))
 
 
-class _Topology:
-    def __init__(self, settings: TopologySettings) -> None:
+class TopologyService:
+    """The diagrams of ``settings``, rendered as the module docstring says."""
+
+    def __init__(
+        self, settings: TopologySettings, *, workers: int = 2, max_pending: int = 8
+    ) -> None:
         self.settings = settings
+        self.max_pending = max_pending
         self.histories: dict[str, SnapshotHistory] = {}
+        self.sources: dict[str, PersistentSource] = {}
+        self.renders = 0
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="topology")
+        self._lock = threading.Lock()  # histories, sources (render threads)
+        self._cache: dict[Hashable, tuple[float, bytes]] = {}
+        self._pending: dict[Hashable, asyncio.Future[bytes]] = {}
+
+    def source(self, spec: HostSpec) -> PersistentSource:
+        """The one kept API source of a host."""
+        key = f"{spec.name}|{spec.api_socket}|{spec.api_recording}"
+        with self._lock:
+            source = self.sources.get(key)
+            if source is None:
+                source = PersistentSource(spec.api_source(self.settings.api_dirs))
+                self.sources[key] = source
+            return source
 
     def stats(self, spec: HostSpec) -> tuple[tuple[Snapshot, Snapshot] | None, str | None]:
         key = f"{spec.stats_socket}|{spec.stats_recording}"
-        history = self.histories.get(key)
-        if history is None:
-            history = self.histories[key] = SnapshotHistory(spec, self.settings.interval)
+        with self._lock:
+            history = self.histories.get(key)
+            if history is None:
+                history = self.histories[key] = SnapshotHistory(spec, self.settings.interval)
         try:
-            return history.pair(), None
+            pair = history.pair()
         except READ_ERRORS as error:
             return None, str(error) or type(error).__name__
+        return pair, None if pair is not None else COLLECTING
 
     def graph_svg(self, filt: GraphFilter, engine: str, legend: bool) -> bytes:
         spec = self.settings.graph_host
         if spec is None:
             return render('digraph { "no graph host configured" [shape=plaintext] }')
         pair, problem = self.stats(spec)
-        view = collect_graph(
-            spec.api_source(self.settings.api_dirs), pair, filt, stats_problem=problem
-        )
+        view = collect_graph(self.source(spec), pair, filt, stats_problem=problem)
         return _svg(graph_dot(view, legend=legend), engine)
 
     def tunnels_svg(self, engine: str) -> bytes:
@@ -167,8 +208,36 @@ class _Topology:
                 pairs[spec.name] = pair
             if problem is not None:
                 problems[spec.name] = problem
-        hosts = [(s, s.api_source(self.settings.api_dirs)) for s in self.settings.tunnel_hosts]
+        hosts = [(s, self.source(s)) for s in self.settings.tunnel_hosts]
         return _svg(tunnels_dot(collect_tunnels(hosts, pairs, problems)), engine)
+
+    async def shared(self, key: Hashable, build: Callable[[], bytes]) -> bytes | None:
+        """``build()``'s answer for ``key``: cached for ``refresh`` s, one
+        render at a time per key on the service's workers, ``None`` when
+        ``max_pending`` renders already wait (runs on the event loop)."""
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self.settings.refresh:
+            return cached[1]
+        pending = self._pending.get(key)
+        if pending is None:
+            if len(self._pending) >= self.max_pending:
+                return None
+            pending = asyncio.get_running_loop().run_in_executor(self._executor, build)
+            self._pending[key] = pending
+            pending.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(pending)
+
+    def _finished(self, key: Hashable, done: asyncio.Future[bytes]) -> None:
+        self._pending.pop(key, None)
+        if not done.cancelled() and done.exception() is None:
+            self.renders += 1
+            self._cache[key] = (time.monotonic(), done.result())
+            while len(self._cache) > 64:  # distinct queries: keep the newest
+                self._cache.pop(next(iter(self._cache)))
+
+    def router(self) -> APIRouter:
+        """The ``/topology`` router; include it in an app."""
+        return _router(self)
 
 
 PAGE = """<!DOCTYPE html>
@@ -220,11 +289,21 @@ setInterval(reload, refreshMs);
 def topology_router(settings: TopologySettings) -> APIRouter:
     """The router; include it in an app with
     ``app.include_router(topology_router(TopologySettings.for_vpp(api, stats)))``."""
+    return TopologyService(settings).router()
+
+
+def _busy() -> Response:
+    return Response(
+        "busy: too many diagrams being drawn, retry", status_code=503, headers={"Retry-After": "1"}
+    )
+
+
+def _router(service: TopologyService) -> APIRouter:
     router = APIRouter(prefix="/topology", tags=["topology"])
-    topology = _Topology(settings)
+    settings = service.settings
 
     @router.get("/graph.svg", response_class=Response)
-    def graph_svg(
+    async def graph_svg(
         all: bool = False,
         match: Annotated[list[str] | None, Query()] = None,
         arc: str | None = None,
@@ -233,13 +312,17 @@ def topology_router(settings: TopologySettings) -> APIRouter:
         legend: bool = True,
     ) -> Response:
         filt = GraphFilter(all, tuple(match or ()), arc, from_interface)
-        return Response(topology.graph_svg(filt, engine, legend), media_type=SVG)
+        body = await service.shared(
+            ("graph", filt, engine, legend), lambda: service.graph_svg(filt, engine, legend)
+        )
+        return _busy() if body is None else Response(body, media_type=SVG)
 
     @router.get("/tunnels.svg", response_class=Response)
-    def tunnels_svg(
+    async def tunnels_svg(
         engine: Annotated[str, Query(pattern="^(" + "|".join(ENGINES) + ")$")] = "dot",
     ) -> Response:
-        return Response(topology.tunnels_svg(engine), media_type=SVG)
+        body = await service.shared(("tunnels", engine), lambda: service.tunnels_svg(engine))
+        return _busy() if body is None else Response(body, media_type=SVG)
 
     @router.get("/", response_class=HTMLResponse)
     def page(

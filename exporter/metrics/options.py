@@ -16,11 +16,14 @@ class Options:
     ``exclude``: shell-style patterns (``fnmatch``, case-sensitive) matched
     against the stat path a series comes from (the README names it per
     family); a path is exported when it matches an include pattern (or none
-    are given) and no exclude pattern.
+    are given) and no exclude pattern. ``all_errors``: export every node
+    error counter, also those that never counted (default: the ipcomp
+    nodes' always, the others once non-zero; collectors/errors.py).
     """
 
     per_thread: bool = False
     used_only: bool = False
+    all_errors: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 

@@ -5,7 +5,7 @@
 * ``GET /metrics``: one scrape, streamed family by family (chunked) so that
   a large body is never held whole. The format is prometheus-client's choice
   for the ``Accept`` header (``choose_encoder``: OpenMetrics or the text
-  format); gzip-compressed (level 1) when ``Accept-Encoding`` allows gzip
+  format); gzip-compressed (ISA-L level 1) when ``Accept-Encoding`` allows gzip
   (prometheus-client's ``gzip_accepted``), as Prometheus asks. Always 200:
   without VPP it carries ``vpp_up 0`` and the self-metrics.
 * ``GET /healthz``: liveness: 200 ``{"status": "serving", ...}`` whenever the
@@ -28,13 +28,13 @@ import html
 import os
 import platform
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from isal import isal_zlib
 from prometheus_client.exposition import gzip_accepted
 
 from vppcomp import __version__
@@ -44,7 +44,7 @@ from vppcomp.statseg.client import receive_segment_fd
 from vppcomp.statseg.layout import READ_ERRORS, StatsUnavailable
 from vppcomp.statseg.snapshot import Snapshot
 
-GZIP_LEVEL = 1  # ~10x smaller for the text format at a fraction of level 6's CPU
+GZIP_LEVEL = 1  # ISA-L level 1: ~7x smaller text, ~6x faster than zlib's level 1
 LINKS = (
     ("/metrics", "metrics (Prometheus text; OpenMetrics on Accept)"),
     ("/healthz", "liveness"),
@@ -57,8 +57,9 @@ LINKS = (
 
 
 def gzip_chunks(chunks: Iterator[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:
-    """``chunks`` as one gzip stream, compressed as they are read."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+    """``chunks`` as one gzip stream, compressed as they are read (ISA-L,
+    python-isal's zlib-compatible API)."""
+    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, 31)
     for chunk in chunks:
         if out := compressor.compress(chunk):
             yield out

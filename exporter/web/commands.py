@@ -88,6 +88,13 @@ def register(subparsers: Any) -> None:
         help="drop counter and histogram series that are zero (VPPCOMP_EXPORTER_USED_ONLY)",
     )
     parser.add_argument(
+        "--all-errors",
+        action="store_true",
+        default=_env_flag("VPPCOMP_EXPORTER_ALL_ERRORS"),
+        help="export every node error counter, also those that never counted (default: the "
+        "ipcomp nodes' always, others once non-zero; VPPCOMP_EXPORTER_ALL_ERRORS)",
+    )
+    parser.add_argument(
         "--include",
         action="append",
         metavar="PATTERN",
@@ -140,6 +147,7 @@ def options_from(args: argparse.Namespace) -> Options:
     return Options(
         per_thread=args.per_thread,
         used_only=args.used_only,
+        all_errors=args.all_errors,
         include=tuple(args.include or _env_list("VPPCOMP_EXPORTER_INCLUDE")),
         exclude=tuple(args.exclude or _env_list("VPPCOMP_EXPORTER_EXCLUDE")),
     )

@@ -16,9 +16,12 @@ with the plugin's binary-API answers (``ipcomp_sa_dump``,
 * ``offload``: the ``compressdev`` engine on DPDK's ``compress_isal0``
   (queue-size 4, mbuf-size 2048): bursts overflow the queue pair
   (``queue_full`` fallback), packets above 2048 bytes take the ``too_big``
-  fallback, corrupt input from the peer ``data_error``; from 8 s to 14 s the
-  device is marked failed (``set ipcomp offload fail``: ``device_error``
-  fallback, device-failure and device-recovery events).
+  fallback, corrupt input from the peer fails on the device (``data_error``
+  fallback, then ``bad_inner`` in software), random payloads run out of
+  space on the device (incompressible); from 8 s to 14 s the device is
+  marked failed (``set ipcomp offload fail``: ``device_error`` fallback,
+  device-failure and device-recovery events), from 18 s to 21 s the policy
+  is ``drop`` (``offload_drop`` instead of a fallback).
 * ``restart``: zlib engine, traffic both ways; at 10 s VPP is stopped and
   started again with the same configuration, and traffic resumes.
 
@@ -144,25 +147,48 @@ def to_us(seq: int, rng: random.Random, size: int = 600) -> bytes:
     return bytes(packet / Raw(text(size - 28, rng)))
 
 
-def received(good: int, bad_each: int, seed: int) -> list[Ether]:
-    """``good`` valid IPComp packets from the peer and ``bad_each`` of every
-    malformed kind."""
-    rng = random.Random(seed)
-    frames = [ipcomp_from_peer(deflate(to_us(i, rng))) for i in range(good)]
-    for i in range(bad_each):
-        valid = deflate(to_us(100 + i, rng))
+#: malformed kind -> how many of it per ``bad`` (distinct, so that the
+#: reasons' rates differ on the dashboards)
+MALFORMED = {
+    "unknown_cpi": 4,
+    "corrupt": 3,
+    "truncated_deflate": 2,
+    "truncated": 2,
+    "nested": 1,
+    "bad_inner": 1,
+    "too_big": 1,
+}
+
+
+def malformed(kind: str, rng: random.Random, seq: int) -> Ether:
+    """One IPComp packet from the peer that the decompressor drops for ``kind``."""
+    valid = deflate(to_us(seq, rng))
+    if kind == "unknown_cpi":
+        return ipcomp_from_peer(valid, cpi=0x9999)
+    if kind == "nested":
+        return ipcomp_from_peer(valid, nh=108)
+    if kind == "truncated":  # the IPComp header itself cut
+        return ipcomp_from_peer(valid, cut=3)
+    if kind == "corrupt":
         corrupt = bytearray(valid)
         for k in range(4, len(corrupt), 7):
             corrupt[k] ^= 0x5A
-        frames += [
-            ipcomp_from_peer(valid, cpi=0x9999),  # unknown_cpi
-            ipcomp_from_peer(valid, nh=108),  # nested
-            ipcomp_from_peer(valid, cut=3),  # truncated (IPComp header)
-            ipcomp_from_peer(bytes(corrupt)),  # corrupt
-            ipcomp_from_peer(valid[: len(valid) // 2]),  # truncated_deflate
-            ipcomp_from_peer(deflate(rng.randbytes(300))),  # bad_inner
-            ipcomp_from_peer(deflate(bytes(200_000))),  # too_big (bomb)
-        ]
+        return ipcomp_from_peer(bytes(corrupt))
+    if kind == "truncated_deflate":
+        return ipcomp_from_peer(valid[: len(valid) // 2])
+    if kind == "bad_inner":  # valid deflate of something that is no IP packet
+        return ipcomp_from_peer(deflate(rng.randbytes(300)))
+    assert kind == "too_big"  # a decompression bomb: 200 kB of zeros
+    return ipcomp_from_peer(deflate(bytes(200_000)))
+
+
+def received(good: int, bad: int, seed: int) -> list[Ether]:
+    """``good`` valid IPComp packets from the peer and ``bad`` times
+    MALFORMED of the malformed ones."""
+    rng = random.Random(seed)
+    frames = [ipcomp_from_peer(deflate(to_us(i, rng))) for i in range(good)]
+    for kind, count in MALFORMED.items():
+        frames += [malformed(kind, rng, 100 + i) for i in range(bad * count)]
     return frames
 
 
@@ -178,7 +204,7 @@ class Scenario:
     description: str
     startup_extra: str
     setup: Callable[[VppInstance], None]
-    bursts: dict[str, list[Ether]]  # pcap name -> frames sent once a second
+    bursts: list[tuple[str, list[Ether]]]  # (interface, frames) sent once a second, in order
     events: dict[int, str]
     seconds: int = 24
     plugins: tuple[str, ...] = ("ipcomp",)
@@ -202,7 +228,7 @@ def traffic_scenario() -> Scenario:
         "isal; SA 1 text, SA 2 random payloads; valid and malformed IPComp from SA 1's peer",
         "",
         setup,
-        {"pg0": sa1 + sa2, "pg1": received(good=20, bad_each=2, seed=2)},
+        [("pg0", sa1 + sa2), ("pg1", received(good=20, bad=1, seed=2))],
         {},
     )
 
@@ -216,19 +242,27 @@ def offload_scenario() -> Scenario:
 
     sends = [inner(1, 600, lambda n: text(n, rng), i) for i in range(64)]
     sends += [inner(1, 3000, lambda n: text(n, rng), 64 + i) for i in range(4)]  # > mbuf-size
-    good = received(good=16, bad_each=0, seed=4)
-    corrupt = []
+    good = received(good=16, bad=0, seed=4)
+    corrupt = []  # sent apart: few enough for the queue pair, so they reach the device
     for i in range(3):
         data = bytearray(deflate(to_us(200 + i, rng)))
         data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)
         corrupt.append(ipcomp_from_peer(bytes(data)))
+    # incompressible on the device (out of space), few enough for the queue pair
+    random_sends = [inner(1, 1000, rng.randbytes, 100 + i) for i in range(3)]
     return Scenario(
         "offload",
-        "compressdev on compress_isal0, queue-size 4, mbuf-size 2048; device failed 8-14 s",
+        "compressdev on compress_isal0, queue-size 4, mbuf-size 2048; device failed 8-14 s, "
+        "policy drop 18-21 s",
         "ipcomp { compressdev { vdev compress_isal0 queue-size 4 mbuf-size 2048 } }",
         setup,
-        {"pg0": sends, "pg1": good + corrupt},
-        {8: "set ipcomp offload fail", 14: "set ipcomp offload recover"},
+        [("pg0", sends), ("pg1", good), ("pg1", corrupt), ("pg0", random_sends)],
+        {
+            8: "set ipcomp offload fail",
+            14: "set ipcomp offload recover",
+            18: "set ipcomp offload policy drop",
+            21: "set ipcomp offload policy fallback",
+        },
     )
 
 
@@ -246,7 +280,7 @@ def restart_scenario() -> Scenario:
         "zlib, traffic both ways; VPP stopped and started again at 10 s",
         "",
         setup,
-        {"pg0": sends, "pg1": received(good=10, bad_each=0, seed=6)},
+        [("pg0", sends), ("pg1", received(good=10, bad=0, seed=6))],
         {10: "restart"},
     )
 
@@ -262,12 +296,16 @@ def start(vpp: VppInstance, scenario: Scenario) -> None:
     scenario.setup(vpp)
 
 
-def send_bursts(vpp: VppInstance, pcaps: dict[str, tuple[Path, int]], second: int) -> None:
-    """One burst of every pcap (path, packets), each from its interface into
-    ethernet-input; the streams of two seconds ago are deleted."""
-    for interface, (pcap, packets) in pcaps.items():
-        name = f"{interface}s{second}"
-        vpp.cli(f"packet-generator delete {interface}s{second - 2}")
+def send_bursts(vpp: VppInstance, pcaps: list[tuple[str, Path, int]], second: int) -> None:
+    """One burst of every pcap (interface, path, packets), each from its
+    interface into ethernet-input, 0.2 s apart (so that an offload queue pair
+    filled by one has drained for the next); the streams of two seconds ago
+    are deleted."""
+    for n, (interface, pcap, packets) in enumerate(pcaps):
+        if n:
+            time.sleep(0.2)
+        name = f"b{n}s{second}"
+        vpp.cli(f"packet-generator delete b{n}s{second - 2}")
         vpp.cli(
             f"packet-generator new {{ name {name} limit {packets} "
             f"node ethernet-input interface {interface} pcap {pcap} }}"
@@ -291,11 +329,11 @@ def save_api(vpp: VppInstance, out: Path) -> None:
 
 def run(scenario: Scenario, plugin: PluginBuild, prefix: Path, out_dir: Path) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f"vppcomp-rec-{scenario.name}-"))
-    pcaps = {}
-    for interface, packets in scenario.bursts.items():
-        pcap = work / f"{interface}.pcap"
+    pcaps = []
+    for n, (interface, packets) in enumerate(scenario.bursts):
+        pcap = work / f"burst{n}.pcap"
         wrpcap(str(pcap), packets)
-        pcaps[interface] = (pcap, len(packets))
+        pcaps.append((interface, pcap, len(packets)))
     vpp = VppInstance(
         work / "vpp",
         prefix,
@@ -354,7 +392,8 @@ def main() -> int:
     if prefix is None:
         print("no VPP: set VPP_PREFIX", file=sys.stderr)
         return 2
-    plugin = build_ipcomp_plugin(prefix)
+    # the compressdev tests' build directory: configured with libdpdk
+    plugin = build_ipcomp_plugin(prefix, build_dir=TESTS.parent / ".build" / "plugin-cdev")
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s) {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
