@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from plugin_vpp import build_ipcomp_plugin, cli_script, pg_replay, stats_client  # noqa: E402
-from test_plugin_live import BCAST, CPI, ether, inner_packet  # noqa: E402
+from ipcomp_traffic import BCAST, CPI, ether, inner_packet  # noqa: E402
 from vpplive import VppInstance, vpp_prefix  # noqa: E402
 
 ENGINES = [("isal", 0), ("isal", 1), ("zlib", 1)]
@@ -106,6 +106,10 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
             set interface state pg0 up
             set interface state pg1 up
             ip neighbor pg1 192.168.1.2 02:00:00:00:00:02
+            create ipip tunnel src 192.168.1.1 dst 192.168.1.2 instance 0
+            set interface state ipip0 up
+            set interface unnumbered ipip0 use pg0
+            ip route add 172.16.0.0/16 via ipip0
         """,
         )
         cli_script(
@@ -118,6 +122,10 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
             set interface state pg0 up
             set interface state pg1 up
             ip neighbor pg1 10.1.0.2 02:00:00:00:00:03
+            create ipip tunnel src 192.168.1.2 dst 192.168.1.1 instance 0
+            set interface state ipip0 up
+            set interface unnumbered ipip0 use pg0
+            ip route add 172.16.0.0/16 via 10.1.0.2 pg1
         """,
         )
         sa, sb = stats_client(a), stats_client(b)
@@ -129,17 +137,15 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
                         continue
                     inner = inner_packet(4, size, kind, 1, rng)
                     opts = f"engine {engine} level {level} threshold {threshold}"
-                    for v, local, peer, route in (
-                        (a, "192.168.1.1", "192.168.1.2", "172.16.0.0/16 via ipcomp0"),
-                        (b, "192.168.1.2", "192.168.1.1", "172.16.0.0/16 via 10.1.0.2 pg1"),
+                    for v, local, peer in (
+                        (a, "192.168.1.1", "192.168.1.2"),
+                        (b, "192.168.1.2", "192.168.1.1"),
                     ):
                         cli_script(
                             v,
                             f"""
-                            create ipcomp tunnel src {local} dst {peer} cpi {CPI} {opts}
-                            set interface state ipcomp0 up
-                            set interface unnumbered ipcomp0 use pg0
-                            ip route add {route}
+                            ipcomp sa add local {local} peer {peer} cpi {CPI} id 0 {opts}
+                            ipcomp protect ipip0 sa-out 0 sa-in 0
                         """,
                         )
                     # one packet first, to capture the compressed form
@@ -209,13 +215,8 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
                         )
                     )
                     for v in (a, b):
-                        route = (
-                            "172.16.0.0/16 via ipcomp0"
-                            if v is a
-                            else "172.16.0.0/16 via 10.1.0.2 pg1"
-                        )
-                        v.cli(f"ip route del {route}")
-                        v.cli("delete ipcomp tunnel ipcomp0")
+                        v.cli("ipcomp protect ipip0 del")
+                        v.cli("ipcomp sa del id 0")
     return rows
 
 

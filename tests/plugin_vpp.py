@@ -32,8 +32,8 @@ EVENT_TYPES = {
     2: "sa-del",
     3: "engine-failure",
     4: "decompress-failure",
-    5: "tunnel-add",
-    6: "tunnel-del",
+    5: "protect-add",
+    6: "protect-del",
     7: "device-failure",
     8: "device-recovery",
     9: "engine-switch",
@@ -41,7 +41,6 @@ EVENT_TYPES = {
 # ipcomp4/6-decompress error codes, in the order of the node's error list
 DECOMPRESS_ERRORS = [
     "decompressed",
-    "rx_uncompressed",
     "truncated",
     "bad_header",
     "fragment",
@@ -56,6 +55,20 @@ DECOMPRESS_ERRORS = [
     "restored_too_big",
     "offload_drop",
 ]
+
+
+def protected_tunnel(
+    local: str, peer: str, cpi: int, sa_options: str = "", instance: int = 0, sa_id: int = 0
+) -> str:
+    """CLI lines for an ipip tunnel ``ipip<instance>`` from ``local`` to
+    ``peer`` protected by one IPComp SA (id ``sa_id``, both directions) with
+    ``sa_options`` (engine, level, threshold ...); the tunnel is left up."""
+    return f"""
+        create ipip tunnel src {local} dst {peer} instance {instance}
+        ipcomp sa add local {local} peer {peer} cpi {cpi} id {sa_id} {sa_options}
+        ipcomp protect ipip{instance} sa-out {sa_id} sa-in {sa_id}
+        set interface state ipip{instance} up
+        """
 
 
 @dataclass(frozen=True)

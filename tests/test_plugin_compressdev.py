@@ -22,20 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_vpp import (
-    DECOMPRESS_ERRORS,
-    ROOT,
-    PluginBuild,
-    assert_send_counters,
-    build_ipcomp_plugin,
-    error_counter,
-    pg_replay,
-    read_events,
-    sa_counter,
-    start_ipcomp_vpp,
-    stats_client,
-)
-from test_plugin_live import (
+from ipcomp_traffic import (
     BCAST,
     CPI,
     OUTER,
@@ -58,10 +45,28 @@ from test_plugin_live import (
     udp,
     udp6,
 )
+from plugin_cdev import (
+    cdev_conf,
+    cdev_plugin,  # noqa: F401 - fixture
+    have_pmd,
+    send_compressible,
+    start_cdev_vpp,
+    wait_drained,
+)
+from plugin_vpp import (
+    DECOMPRESS_ERRORS,
+    PluginBuild,
+    assert_send_counters,
+    error_counter,
+    pg_replay,
+    read_events,
+    sa_counter,
+    start_ipcomp_vpp,
+    stats_client,
+)
 
 pytestmark = pytest.mark.live
 
-PMD_DIR = Path("/usr/lib/x86_64-linux-gnu/dpdk")
 DEVICES = ["compress_isal0", "compress_zlib0"]
 OFFLOAD_SA = [
     "offload-hw",
@@ -73,30 +78,6 @@ OFFLOAD_SA = [
     "offload-dropped",
 ]
 DECOMPRESS_ERRORS_ALL = list(DECOMPRESS_ERRORS)  # ends with offload_drop
-
-
-@pytest.fixture(scope="session")
-def cdev_plugin(vpp_prefix: Path) -> PluginBuild:
-    """The plugin with the compressdev engine, in its own build directory."""
-    return build_ipcomp_plugin(vpp_prefix, build_dir=ROOT / ".build" / "plugin-cdev")
-
-
-def have_pmd(device: str) -> bool:
-    driver = device.rstrip("0123456789")
-    return any(PMD_DIR.rglob(f"librte_{driver}.so*"))
-
-
-def cdev_conf(device: str | None, extra: str = "") -> str:
-    dev = f"vdev {device}" if device else ""
-    return f"ipcomp {{ compressdev {{ {dev} {extra} }} }}"
-
-
-def start_cdev_vpp(
-    vpp_factory: Callable[..., Any], plugin: PluginBuild, device: str | None, extra: str = ""
-) -> Any:
-    if device and not have_pmd(device):
-        pytest.skip(f"no DPDK PMD for {device}")
-    return start_ipcomp_vpp(vpp_factory, plugin, startup_extra=cdev_conf(device, extra))
 
 
 def offload_sa(stats: Any, sa_index: int = 0) -> dict[str, tuple[int, int]]:
@@ -116,18 +97,6 @@ def offload_dev(stats: Any) -> dict[str, int]:
     ]:
         out[n] = sum(int(row[0]) for row in stats[f"/net/ipcomp/offload/{n}"])
     return out
-
-
-def wait_drained(vpp: Any, timeout: float = 5.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if " inflight 0" in vpp.cli("show ipcomp offload") or "no device" in vpp.cli(
-            "show ipcomp offload"
-        ):
-            return
-        time.sleep(0.1)
 
 
 def check_wire(
@@ -174,7 +143,7 @@ def check_wire(
 )
 def test_offload_wire_round_trip_counters(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
     device: str,
     outer: int,
     inner: int,
@@ -247,19 +216,9 @@ def test_offload_wire_round_trip_counters(
         stats.disconnect()
 
 
-def send_compressible(vpp: Any, n: int, name: str, outer: int = 4) -> list[bytes]:
-    import random
-
-    rng = random.Random(n)
-    inners = [inner_packet(4, 600, "text", i, rng) for i in range(n)]
-    frames = [ether(BCAST, 0x0800, p) for p in inners]
-    got = pg_replay(vpp, name, frames, "pg0", capture={"pg1": n + 8})["pg1"]
-    return outer_frames(got, outer, OUTER[outer][0])
-
-
 def test_queue_full_falls_back(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """A queue pair of 4 ops and frames of up to 256 packets: the device
     takes a few, the rest go to the software engine as "queue-full"; every
@@ -293,7 +252,7 @@ def test_queue_full_falls_back(
 @pytest.mark.parametrize("policy", ["fallback", "drop"])
 def test_missing_device(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
     policy: str,
 ) -> None:
     """A device that does not exist: EAL start fails with a clear message,
@@ -328,7 +287,7 @@ def test_missing_device(
 
 def test_device_failure_and_recovery(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0")
     setup_a(a, 4, "compressdev")
@@ -353,7 +312,7 @@ def test_device_failure_and_recovery(
 @pytest.mark.parametrize("device", DEVICES)
 def test_malformed_same_verdicts_as_software(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
     device: str,
 ) -> None:
     """The same 5,000 random/mutated IPComp packets into a VPP on the
@@ -411,7 +370,7 @@ def test_malformed_same_verdicts_as_software(
 
 def test_stats_names_match_readme_with_offload(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """With a compressdev section every documented /net/ipcomp name exists
     (the compressdev engine's per-engine entries too) and no other."""
@@ -444,7 +403,7 @@ def test_stats_names_match_readme_with_offload(
 
 def test_offload_with_worker(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """One worker: the device gets a queue pair per thread, the traffic runs
     on the worker's queue pair (row 1), the main thread's stays idle; wire
@@ -484,7 +443,7 @@ def test_offload_with_worker(
 @pytest.mark.parametrize("af", [4, 6])
 def test_transport_mode_offload(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
     af: int,
 ) -> None:
     """Transport mode on both ends through compress_zlib0: the -post twin of
@@ -564,9 +523,9 @@ def test_transport_mode_offload(
 
 def test_delete_recreate_under_async_traffic(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
-    """Tunnels deleted and re-created while a stream runs through the device:
+    """Protection and SA removed and re-created while a stream runs through the device:
     VPP stays up, every packet that entered pg0 left pg1 or was dropped and
     counted, nothing is left on the device and no op or mbuf leaks."""
     import random
@@ -589,14 +548,13 @@ def test_delete_recreate_under_async_traffic(
     a.cli("packet-generator enable-stream churn")
     for _ in range(6):
         time.sleep(0.1)
-        a.cli("delete ipcomp tunnel ipcomp0")
+        # the protection and its SA go (packets meanwhile leave as plain
+        # ipip) and come back with a fresh SA (a new profile and xforms)
+        a.cli("ipcomp protect ipip0 del")
+        a.cli("ipcomp sa del id 0")
         time.sleep(0.05)
-        a.cli(f"create ipcomp tunnel src 192.168.1.1 dst 192.168.1.2 cpi {CPI} engine compressdev")
-        a.cli("set interface state ipcomp0 up")
-        a.cli("set interface unnumbered ipcomp0 use pg0")
-        # the route's path went with the old interface: re-point it
-        a.cli("ip route del 172.16.0.0/16 via ipcomp0")
-        a.cli("ip route add 172.16.0.0/16 via ipcomp0")
+        a.cli(f"ipcomp sa add local 192.168.1.1 peer 192.168.1.2 cpi {CPI} id 0 engine compressdev")
+        a.cli("ipcomp protect ipip0 sa-out 0 sa-in 0")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "Yes" in a.cli("show packet-generator"):
         time.sleep(0.2)
@@ -624,7 +582,7 @@ def test_delete_recreate_under_async_traffic(
 
 def test_fuzz_100k_offload(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """100,000 random/mutated IPComp packets (chained buffers too) at the
     decompressor on compress_isal0: VPP stays up, every packet is counted
@@ -655,7 +613,7 @@ def test_fuzz_100k_offload(
 
 def test_config_errors_and_no_eal(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """A bad compressdev option stops VPP at start-up with a message naming
     it; `no-eal` runs without a device (software fallback, "no-device")."""
