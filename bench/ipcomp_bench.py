@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from plugin_vpp import build_ipcomp_plugin, cli_script, pg_replay, stats_client  # noqa: E402
 from ipcomp_traffic import BCAST, CPI, ether, inner_packet  # noqa: E402
+from plugin_vpp import build_ipcomp_plugin, cli_script, pg_replay, stats_client  # noqa: E402
 from vpplive import VppInstance, vpp_prefix  # noqa: E402
 
 ENGINES = [("isal", 0), ("isal", 1), ("zlib", 1)]
