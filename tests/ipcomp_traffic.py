@@ -360,6 +360,8 @@ def predict(ipcomp: bytes, nh: int, cpi: int, limit: int, hdr_cut: bool) -> str:
         return "too_big"
     if not d.eof:
         return "truncated_deflate"
+    if d.unused_data:
+        return "corrupt"  # bytes after the final block (both engines refuse them)
     if nh == 4:
         ok = (
             len(out) >= 20
