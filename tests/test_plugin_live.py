@@ -571,6 +571,8 @@ def test_stats_names_match_readme(
     assert types["/net/ipcomp/events"] == 8
     assert types["/net/ipcomp/engine/zlib/sas"] == 9
     assert types["/net/ipcomp/sa/names"] == 4
+    assert types["/net/ipcomp/engine/names"] == 4
+    assert types["/net/ipcomp/events-suppressed"] == 2
 
 
 # --- outer MTU: fragmentation of the outer packet, reassembly at the peer --

@@ -21,6 +21,13 @@ ipcomp_engine_register (const ipcomp_engine_t *reg)
   ASSERT (vec_len (im->engines) < IPCOMP_MAX_ENGINES);
   ASSERT ((reg->flags & IPCOMP_ENGINE_F_SYNC) ? reg->ops[IPCOMP_OP_COMPRESS] != 0 : 1);
   ASSERT ((reg->flags & IPCOMP_ENGINE_F_ASYNC) ? reg->enqueue && reg->dequeue : 1);
+  /* engine names are directories under /net/ipcomp/engine/, beside these */
+  if (!strcmp (reg->name, "calls") || !strcmp (reg->name, "clocks") ||
+      !strcmp (reg->name, "names") || strchr (reg->name, '/'))
+    {
+      clib_warning ("ipcomp: engine name '%s' is reserved", reg->name);
+      return ~0;
+    }
 
   vec_add2 (im->engines, e, 1);
   *e = *reg;
@@ -164,8 +171,11 @@ ipcomp_engines_threads_init (vlib_main_t *vm)
   u32 n_threads = vlib_get_n_threads (), i, op;
   ipcomp_engine_t *e;
 
+  /* the names by engine_index: readers never infer an index */
+  im->engine_names = vlib_stats_add_string_vector ("/net/ipcomp/engine/names");
   vec_foreach (e, im->engines)
     {
+      vlib_stats_set_string_vector (&im->engine_names, e->index, "%s", e->name);
       vec_validate (e->decompress_ctx_by_thread, n_threads - 1);
       for (i = 0; i < n_threads; i++)
 	{

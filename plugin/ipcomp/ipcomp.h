@@ -200,6 +200,7 @@ typedef struct
   vlib_log2_histogram_main_t payload_hist[IPCOMP_N_OPS];
   vlib_simple_counter_main_t events_suppressed; /* [thread][0] */
   vlib_stats_string_vector_t sa_names;
+  vlib_stats_string_vector_t engine_names; /* /net/ipcomp/engine/names [engine_index] */
   u32 events_ring_index;
   u32 gauge_n_sas;
   u32 gauge_n_tunnels;

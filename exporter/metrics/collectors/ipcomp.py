@@ -26,10 +26,11 @@
   relabelled ``thread`` by ``--per-thread``. Nothing is exported for them
   while no device is named (no ``compressdev`` section).
 
-Engine indices (registration order, plugin/README.md) are taken as the order
-in which the engines' ``.../sas`` gauges appear in the directory: the plugin
-adds them in index order at start-up. SAs whose name is empty (deleted) are
-not exported.
+Engine indices (registration order, plugin/README.md) come from the name
+vector ``/net/ipcomp/engine/names`` (``[engine_index]``).  Recordings of older
+plugins lack it: there the order in which the engines' ``.../sas`` gauges
+appear in the directory stands in (the plugin added them in index order).
+SAs whose name is empty (deleted) are not exported.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ PREFIX = "/net/ipcomp/"
 SA_PREFIX = "/net/ipcomp/sa/"
 SA_NAMES = "/net/ipcomp/sa/names"
 ENGINE_PREFIX = "/net/ipcomp/engine/"
+ENGINE_NAMES = "/net/ipcomp/engine/names"
 OPS = ("compress", "decompress")
 
 #: /net/ipcomp/sa/<counter> -> (family stem, packets meaning, bytes meaning)
@@ -88,7 +90,7 @@ ENGINE_GAUGES: dict[str, tuple[str, str]] = {
 #: plain gauges -> (family, help)
 GAUGES: dict[str, tuple[str, str]] = {
     "/net/ipcomp/sas": ("vpp_ipcomp_sas", "IPComp SAs configured."),
-    "/net/ipcomp/tunnels": ("vpp_ipcomp_tunnels", "IPComp tunnel interfaces."),
+    "/net/ipcomp/tunnels": ("vpp_ipcomp_tunnels", "ipip tunnels with ipcomp protection."),
 }
 
 #: payload-size histograms -> op label
@@ -126,6 +128,9 @@ CLOCKS = "/net/ipcomp/engine/clocks/<op>, indexed by engine"
 
 def engine_names(snap: Snapshot) -> list[str]:
     """Engine names in index order (see the module docstring)."""
+    published = snap.values.get(ENGINE_NAMES)
+    if isinstance(published, list):
+        return [str(name) for name in published]
     names = []
     for path in snap.values:
         if path.startswith(ENGINE_PREFIX) and path.endswith("/sas"):
