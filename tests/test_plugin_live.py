@@ -148,8 +148,9 @@ def test_tunnel_wire_round_trip_counters(
     out = inner_frames(out, inner)  # VPP's own ARP/ND/RA are captured too
     assert b.alive()
     assert len(out) == len(inners), b.cli("show errors")
-    for sent, frame in zip(inners, out, strict=True):
-        assert frame[14:] == forwarded(sent, 2)
+    # within a frame ipip's own packets (uncompressed) and the decompressed
+    # ones take different nodes to ipip4-input: compare as multisets
+    assert sorted(f[14:] for f in out) == sorted(forwarded(p, 2) for p in inners)
     stats = stats_client(b)
     try:
         assert sa_counter(stats, "decompressed-in", 0) == (
@@ -395,7 +396,8 @@ def test_api(vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild) -> Non
     (t,) = api.ipcomp_protect_dump(sw_if_index=tunnel_if)
     assert (t.sa_out, t.sa_in, t.sa_out_index, t.sa_in_index) == (42, 42, 0, 0)
     assert len(api.ipcomp_protect_dump()) == 2
-    assert "ipcomp4-compress" in v.cli("show adj")
+    features = v.cli("show interface features ipip5")
+    assert features.count("ipcomp4-compress") == 2  # ip4-output and ip6-output arcs
 
     (d,) = api.ipcomp_sa_dump(sa_id=42)
     assert d.sa.cpi == 7 and str(d.sa.local) == "192.168.1.1" and str(d.sa.peer) == "192.168.1.2"
@@ -429,7 +431,7 @@ def test_api(vpp_factory: Callable[..., Any], ipcomp_plugin: PluginBuild) -> Non
     assert api.ipcomp_transport_enable_disable(sa_id=100, sw_if_index=pg1, enable=False).retval == 0
     assert api.ipcomp_sa_del(sa_id=100).retval == 0
     assert api.ipcomp_protect_del(sw_if_index=tunnel_if).retval == 0
-    assert "ipcomp4-compress" not in v.cli("show adj")
+    assert "ipcomp4-compress" not in v.cli("show interface features ipip5")
     assert api.ipcomp_protect_del(sw_if_index=tunnel_if).retval != 0
     # deleting the ipip tunnel removes its protection
     assert api.ipip_del_tunnel(sw_if_index=ipip6.sw_if_index).retval == 0
@@ -511,9 +513,9 @@ def test_tunnel_over_memif(
     assert len(got) == len(inners), (
         a.cli("show errors") + b.cli("show errors") + b.cli("show memif") + b.cli("show int")
     )
-    # memif keeps order on one queue
-    for sent, frame in zip(inners, got, strict=True):
-        assert frame[14:] == forwarded(sent, 2)
+    # memif keeps order on one queue; B's receive may reorder within a
+    # frame (ipip's own packets and decompressed ones take different nodes)
+    assert sorted(f[14:] for f in got) == sorted(forwarded(p, 2) for p in inners)
     sa = stats_client(a)
     sb = stats_client(b)
     try:
@@ -664,7 +666,7 @@ def test_tunnel_with_worker(
     )
     out = pg_replay(b, "outer", [BCAST + f[6:] for f in got], "pg0", {"pg1": len(got) + 8})
     restored = inner_frames(out["pg1"], 4)
-    assert [f[14:] for f in restored] == [forwarded(p, 2) for p in inners]
+    assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 2) for p in inners)
 
 
 # --- life cycle: delete and re-create under traffic ------------------------
@@ -840,7 +842,9 @@ def test_ipip_tunnel_created_after_protect_keeps_uncompressed(vpp_pair: tuple[An
     assert expect["bypass"][0] > 0 and expect["incompressible"][0] > 0
     out = pg_replay(b, "outer", [BCAST + f[6:] for f in got], "pg0", {"pg1": len(got) + 8})
     restored = inner_frames(out["pg1"], 4)
-    assert [f[14:] for f in restored] == [forwarded(p, 2) for p in inners], b.cli("show errors")
+    assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 2) for p in inners), b.cli(
+        "show errors"
+    )
     stats = stats_client(b)
     try:
         assert error_counter(stats, "ipip4-input", "no_tunnel") == 0
@@ -903,7 +907,9 @@ def test_length_from_inner_header_padding_and_long_chain(vpp_pair: tuple[Any, An
         assert raw_inflate(body[4:]) == forwarded(sent, 1)
     out = pg_replay(b, "outer", [BCAST + f[6:] for f in got], "pg0", {"pg1": len(got) + 8})
     restored = inner_frames(out["pg1"], 4)
-    assert [f[14:] for f in restored] == [forwarded(p, 2) for p in inners], b.cli("show errors")
+    assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 2) for p in inners), b.cli(
+        "show errors"
+    )
 
 
 def test_transport_vrf_and_enable_disable(

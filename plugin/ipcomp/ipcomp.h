@@ -186,7 +186,6 @@ typedef struct
   uword *sa_index_by_rx_key;
   uword *sa_index_by_tx_key;
   u32 *protect_index_by_sw_if_index;
-  u32 *tx_next_by_adj; /* midchain adjacency -> compress node's next, ~0 */
 
   ipcomp_engine_t *engines;
   ipcomp_profile_t *profiles;

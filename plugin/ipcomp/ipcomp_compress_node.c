@@ -5,9 +5,9 @@
 /*
  * ipcomp_compress_node.c: the send side.
  *
- *  ipcomp4-compress / ipcomp6-compress: next node of the midchain
- *    adjacencies of an ipip tunnel with ipcomp protection (by outer
- *    family; ipcomp_protect.c).  Compresses the whole inner packet behind
+ *  ipcomp4-compress / ipcomp6-compress: output features (ip4-output and
+ *    ip6-output arcs) of an ipip tunnel with ipcomp protection, by outer
+ *    family (ipcomp_protect.c); they run after ipip's midchain rewrite.  Compresses the whole inner packet behind
  *    ipip's outer header and inserts the IPComp header; packets below the
  *    SA's threshold, packets that do not shrink, IPComp packets and GSO
  *    packets go out as the plain IP-in-IP ipip built (RFC 3173 2.2).
@@ -60,8 +60,6 @@ static vlib_error_desc_t ipcomp_compress_error_counters[] = {
 typedef enum
 {
   IPCOMP_COMPRESS_NEXT_DROP,
-  IPCOMP_COMPRESS_NEXT_IP4_LOOKUP,
-  IPCOMP_COMPRESS_NEXT_IP6_LOOKUP,
   IPCOMP_COMPRESS_N_NEXT,
 } ipcomp_compress_next_t;
 
@@ -231,7 +229,7 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 
   while (n_left > 0)
     {
-      u32 sw_if_index, ai, chain_len, olen, len = 0, payload_len, error;
+      u32 sw_if_index, next32, chain_len, olen, len = 0, payload_len, error;
       u8 *outer, *inner, nh, proto;
 
       if (n_left > 2)
@@ -240,14 +238,14 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	  clib_prefetch_load (b[1]->data + b[1]->current_data);
 	}
 
-      /* the node the adjacency went to before the protection */
-      ai = vnet_buffer (b[0])->ip.adj_index[VLIB_TX];
-      if (PREDICT_FALSE (ai >= vec_len (im->tx_next_by_adj) || im->tx_next_by_adj[ai] == ~0))
-	{
-	  error = IPCOMP_COMPRESS_ERROR_NO_TUNNEL;
-	  goto drop;
-	}
-      next[0] = im->tx_next_by_adj[ai];
+      /* the arc's next step: further features, then ipip's tunnel-output
+       * (or esp-encrypt-tun with ipsec tunnel protection); the pre pass of
+       * an asynchronous engine took it already */
+      if (is_post)
+	next32 = ipcomp_async_result (b[0])->next;
+      else
+	vnet_feature_next (&next32, b[0]);
+      next[0] = next32;
 
       sw_if_index = vnet_buffer (b[0])->sw_if_index[VLIB_TX];
       if (PREDICT_FALSE (sw_if_index != last_sw_if_index))
@@ -344,9 +342,6 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	  n_async++;
 	  goto done;
 	}
-      if (is_post)
-	next[0] = ipcomp_async_result (b[0])->next;
-
       if (error == IPCOMP_COMPRESS_ERROR_COMPRESSED)
 	{
 	  outer = vlib_buffer_get_current (b[0]);
@@ -419,8 +414,6 @@ VLIB_REGISTER_NODE (ipcomp4_compress_node) = {
   .n_next_nodes = IPCOMP_COMPRESS_N_NEXT,
   .next_nodes = {
     [IPCOMP_COMPRESS_NEXT_DROP] = "error-drop",
-    [IPCOMP_COMPRESS_NEXT_IP4_LOOKUP] = "ip4-lookup",
-    [IPCOMP_COMPRESS_NEXT_IP6_LOOKUP] = "ip6-lookup",
   },
 };
 
@@ -431,7 +424,36 @@ VLIB_REGISTER_NODE (ipcomp6_compress_node) = {
   .type = VLIB_NODE_TYPE_INTERNAL,
   .n_errors = IPCOMP_COMPRESS_N_ERROR,
   .error_counters = ipcomp_compress_error_counters,
-  .sibling_of = "ipcomp4-compress",
+  .n_next_nodes = IPCOMP_COMPRESS_N_NEXT,
+  .next_nodes = {
+    [IPCOMP_COMPRESS_NEXT_DROP] = "error-drop",
+  },
+};
+
+/* Tunnel mode: output features of a protected ipip interface, on the arc
+ * of the inner family (ipcomp_protect.c enables them by outer family) */
+VNET_FEATURE_INIT (ipcomp4_compress_ip4_feat, static) = {
+  .arc_name = "ip4-output",
+  .node_name = "ipcomp4-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
+};
+
+VNET_FEATURE_INIT (ipcomp4_compress_ip6_feat, static) = {
+  .arc_name = "ip6-output",
+  .node_name = "ipcomp4-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
+};
+
+VNET_FEATURE_INIT (ipcomp6_compress_ip4_feat, static) = {
+  .arc_name = "ip4-output",
+  .node_name = "ipcomp6-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
+};
+
+VNET_FEATURE_INIT (ipcomp6_compress_ip6_feat, static) = {
+  .arc_name = "ip6-output",
+  .node_name = "ipcomp6-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
 };
 
 /* Transport mode: an output feature; the buffer starts at the L2 rewrite */
@@ -674,7 +696,7 @@ VLIB_REGISTER_NODE (ipcomp6_compress_post_node) = {
   .vector_size = sizeof (u32),
   .format_trace = format_ipcomp_compress_trace,
   .type = VLIB_NODE_TYPE_INTERNAL,
-  .sibling_of = "ipcomp4-compress",
+  .sibling_of = "ipcomp6-compress",
 };
 
 VLIB_REGISTER_NODE (ipcomp4_transport_compress_post_node) = {
