@@ -608,7 +608,7 @@ def test_fuzz_100k_offload(
         print("fuzz 100k offload:", got, dev)
     finally:
         stats.disconnect()
-    assert v.alive() and "Tunnels: 1" in v.cli("show ipcomp")
+    assert v.alive() and "Protected tunnels: 1" in v.cli("show ipcomp")
 
 
 def test_config_errors_and_no_eal(
