@@ -221,7 +221,7 @@ def test_ipcomp_values_equal_vpp_papi(
             assert series[(f"{family}_packets_total", sa_label)] == int(row.group(2)), line
             assert series[(f"{family}_bytes_total", sa_label)] == int(row.group(3)), line
             shown += 1
-    assert shown >= 9
+    assert shown >= 8  # the SA counters of plugin/README.md
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root for netns")

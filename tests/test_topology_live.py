@@ -42,14 +42,14 @@ pytestmark = pytest.mark.live
 PG_RATE = 2000
 # The path of the traffic below: into pg0, routed into ipip0 (a midchain
 # adjacency with ipip's rewrite), compressed (ipcomp protect), sent on the
-# midchain's stacked path (no second lookup), out of pg1.
+# tunnel-output (the midchain's stacked path, no second lookup), out of pg1.
 TRAFFIC_PATH = (
     "pg-input",
     "ip4-input",
     "ip4-lookup",
     "ip4-midchain",
     "ipcomp4-compress",
-    "adj-midchain-tx",
+    "tunnel-output",
     "ip4-rewrite",
     "pg1-output",
     "pg1-tx",
