@@ -956,3 +956,54 @@ def test_transport_vrf_and_enable_disable(
     cli_ok(a, "ipcomp transport pg1 sa 9 disable")  # one disable undoes it
     assert "ipcomp4-transport-compress" not in a.cli("show interface features pg1")
     cli_ok(a, "ipcomp sa del id 9")
+
+
+ESP_KEY = "4a506a794f574265564551694d653768"
+
+
+def test_esp_and_ipcomp_on_one_tunnel(vpp_pair: tuple[Any, Any]) -> None:
+    """RFC 3173: compress, then encrypt.  ``ipsec tunnel protect`` (ESP,
+    transport-mode SAs) and ``ipcomp protect`` on the same ipip tunnel: A's
+    packets leave as ESP only, compressible ones smaller than their inner
+    packet; B decrypts, hands next header 108 to ipcomp-esp-decompress and
+    restores every inner packet."""
+    a, b = vpp_pair
+    setup_a(a, 4, "isal")
+    setup_b(b, 4, "isal")
+    for v, out_sa, in_sa in ((a, 10, 20), (b, 20, 10)):
+        cli_script(
+            v,
+            f"""
+            ipsec sa add 10 spi 1000 esp crypto-alg aes-gcm-128 crypto-key {ESP_KEY}
+            ipsec sa add 20 spi 2000 esp crypto-alg aes-gcm-128 crypto-key {ESP_KEY}
+            ipsec tunnel protect ipip0 sa-out {out_sa} sa-in {in_sa}
+            """,
+        )
+    inners = make_traffic(4, seed=101)
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    got = pg_replay(a, "inner", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
+    src = ipaddress.ip_address(OUTER[4][0]).packed
+    got = [f for f in got if f[12:14] == b"\x08\x00" and f[26:30] == src]
+    assert len(got) == len(inners), a.cli("show errors")
+    assert all(f[23] == 50 for f in got), "every packet leaves as ESP"
+    text_1400 = [i for i, p in enumerate(inners) if len(p) == 1400]
+    assert any(len(got[i]) - 14 < 1400 for i in text_1400), "compressed before ESP"
+    sa = stats_client(a)
+    try:
+        compressed = sa_counter(sa, "compressed-in", 0)[0]
+        assert compressed > 0
+    finally:
+        sa.disconnect()
+
+    out = pg_replay(b, "outer", [BCAST + f[6:] for f in got], "pg0", {"pg1": len(got) + 8})
+    restored = inner_frames(out["pg1"], 4)
+    assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 2) for p in inners), b.cli(
+        "show errors"
+    )
+    sb = stats_client(b)
+    try:
+        assert error_counter(sb, "ipcomp-esp-decompress", "decompressed") == compressed
+        assert sa_counter(sb, "decompressed-in", 0)[0] == compressed
+        assert sa_counter(sb, "rx-errors", 0) == (0, 0)
+    finally:
+        sb.disconnect()
