@@ -580,6 +580,68 @@ def test_delete_recreate_under_async_traffic(
         stats.disconnect()
 
 
+def test_sa_churn_under_traffic_frees_xforms(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """Regression: a private xform was never freed while any thread had ops
+    in flight, so SA churn under traffic reached the 256-xform cap and new
+    profiles silently ran in software (no-device).  Now a context whose ops
+    are on the device is released when the last one returns: after 300
+    delete/re-create cycles under a stream only the live xforms remain and
+    the last SA still runs on the device."""
+    import random
+    import time
+
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0")
+    setup_a(a, 4, "compressdev")
+    rng = random.Random(19)
+    inners = [inner_packet(4, 600, "text", i, rng) for i in range(20)]
+    pcap = Path(a.workdir) / "churn.pcap"
+    wrpcap(str(pcap), [Ether(ether(BCAST, 0x0800, p)) for p in inners])
+    a.cli(
+        "packet-generator new { name churn limit 2000000 rate 20000 node ethernet-input "
+        f"interface pg0 pcap {pcap} }}"
+    )
+    a.cli("packet-generator enable-stream churn")
+    time.sleep(0.2)
+    # one exec runs the four commands without a graph dispatch in between,
+    # so the SA (and its contexts) goes while its last ops are on the device
+    scripts = []
+    for level in (1, 2):
+        script = Path(a.workdir) / f"churn-{level}.cli"
+        script.write_text(
+            "ipcomp protect ipip0 del\n"
+            "ipcomp sa del id 0\n"
+            f"ipcomp sa add local 192.168.1.1 peer 192.168.1.2 cpi {CPI} id 0"
+            f" engine compressdev level {level}\n"
+            "ipcomp protect ipip0 sa-out 0 sa-in 0\n"
+        )
+        scripts.append(script)
+    for i in range(300):
+        a.cli(f"exec {scripts[i % 2]}")
+    a.cli("packet-generator disable-stream churn")
+    wait_drained(a)
+    time.sleep(1.5)  # the stats process releases contexts once a second
+    assert a.alive(), a.log_tail()
+    show = a.cli("show ipcomp offload")
+    xforms = int(show.split("xforms ")[1].split()[0])
+    # one decompress context and the last SA's compress context per thread
+    assert xforms <= 2 and "waiting for their ops 0" in show, show
+    got = send_compressible(a, 20, "after")
+    assert len(got) == 20
+    stats = stats_client(a)
+    try:
+        off = offload_sa(stats, 0)
+        assert off["offload-fallback-no-device"] == (0, 0), off
+        assert off["offload-hw"][0] >= 20, off
+    finally:
+        stats.disconnect()
+
+
 def test_fuzz_100k_offload(
     vpp_factory: Callable[..., Any],
     cdev_plugin: PluginBuild,  # noqa: F811

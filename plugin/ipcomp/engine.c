@@ -224,6 +224,8 @@ ipcomp_engines_update_gauges (void)
     {
       if (e->gauge_sas == ~0)
 	continue;
+      if (e->periodic)
+	e->periodic ();
       for (op = 0; op < IPCOMP_N_OPS; op++)
 	{
 	  u64 clocks = vlib_get_simple_counter (&im->engine_clocks[op], e->index);

@@ -107,6 +107,9 @@ typedef struct
   ipcomp_engine_sync_fn_t *ops[IPCOMP_N_OPS];
   ipcomp_engine_enqueue_fn_t *enqueue;
   ipcomp_engine_dequeue_fn_t *dequeue;
+  /* optional, once a second on the main thread (ipcomp-stats-process):
+   * gauges and deferred clean-up */
+  void (*periodic) (void);
 
   /* state, filled in by the registry */
   u32 index;
