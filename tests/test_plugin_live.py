@@ -1007,3 +1007,72 @@ def test_esp_and_ipcomp_on_one_tunnel(vpp_pair: tuple[Any, Any]) -> None:
         assert sa_counter(sb, "rx-errors", 0) == (0, 0)
     finally:
         sb.disconnect()
+
+
+def test_transport_feature_order_before_ipsec_and_gso(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """Regression: the transport feature declared no order against
+    ipsec4-output-feature and gso-ip4 (RFC 3173: compress before IPsec; GSO
+    must segment the TCP packet, not an IPComp one).  Enabled in either
+    order, it runs first on ip4-output."""
+    a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    cli_script(
+        a,
+        """
+        create packet-generator interface pg1
+        set interface ip address pg1 192.168.1.1/24
+        set interface state pg1 up
+        ipsec spd add 1
+        set interface ipsec spd pg1 1
+        set interface feature gso pg1 enable
+        ipcomp sa add id 9 local 192.168.1.1 peer 192.168.1.2 cpi 9
+        ipcomp transport pg1 sa 9
+        """,
+    )
+    features = a.cli("show interface features pg1")
+    arc = features.split("ip4-output:")[1].split(":")[0]
+    order = [line.strip() for line in arc.splitlines() if line.strip()]
+    assert "ipcomp4-transport-compress" in order, features
+    first = order.index("ipcomp4-transport-compress")
+    for later in ("gso-ip4", "ipsec4-output-feature"):
+        assert later in order and order.index(later) > first, order
+
+
+def test_packet_events_rate_limited(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """Regression: every dropped packet wrote an event, so a flood of bad
+    packets evicted the SA lifecycle records from the ring.  Now at most 100
+    data-path events per second per thread are written, the rest counted in
+    /net/ipcomp/events-suppressed, and the node counters count them all."""
+    a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    setup_a(a, 4, "isal")
+    bad = [
+        ether(
+            BCAST,
+            0x0800,
+            ip4_packet(
+                OUTER[4][1],
+                OUTER[4][0],
+                108,
+                struct.pack("!BBH", 4, 0, CPI) + b"\xff" * 40,
+                ident=i,
+            ),
+        )
+        for i in range(300)
+    ]
+    pg_replay(a, "bad", bad, "pg1")
+    stats = stats_client(a)
+    try:
+        assert error_counter(stats, "ipcomp4-decompress", "corrupt") == 300
+        failures = [e for e in read_events(stats) if e["type"] == "decompress-failure"]
+        assert 0 < len(failures) <= 100
+        suppressed = sum(int(row[0]) for row in stats["/net/ipcomp/events-suppressed"])
+        assert len(failures) + suppressed == 300
+        kinds = [e["type"] for e in read_events(stats)]
+        assert kinds[:2] == ["sa-add", "protect-add"]
+    finally:
+        stats.disconnect()
