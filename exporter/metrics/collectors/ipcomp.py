@@ -60,7 +60,6 @@ SA_COUNTERS: dict[str, tuple[str, str, str]] = {
     "incompressible": ("vpp_ipcomp_sa_incompressible", "sent uncompressed, not smaller", "payload"),
     "decompressed-in": ("vpp_ipcomp_sa_decompressed_in", "decompressed", "IPComp header + deflate"),
     "decompressed-out": ("vpp_ipcomp_sa_decompressed_out", "decompressed", "restored payload"),
-    "rx-uncompressed": ("vpp_ipcomp_sa_rx_uncompressed", "received without IPComp", "inner"),
     "rx-errors": ("vpp_ipcomp_sa_rx_errors", "received and dropped", "IPComp header + data"),
     "tx-errors": ("vpp_ipcomp_sa_tx_errors", "dropped on the send side", "payload"),
 }
