@@ -58,6 +58,7 @@ from plugin_vpp import (
     assert_send_counters,
     cli_ok,
     cli_script,
+    engine_attempts,
     error_counter,
     ipcomp_plugin,  # noqa: F401 - fixture
     pg_replay,
@@ -114,12 +115,9 @@ def test_tunnel_wire_round_trip_counters(
         assert_send_counters(stats, outer, expect, len(frames))
         engine_calls = stats["/net/ipcomp/engine/calls/compress"]
         eng_index = 0 if engine == "zlib" else 1
-        assert sum(row[eng_index][0] for row in engine_calls) == (
-            expect["compressed"][0] + expect["incompressible"][0]
-        )
-        assert stats[f"/net/ipcomp/engine/{engine}/compress-clocks"].sum() == (
-            expect["compressed"][0] + expect["incompressible"][0]
-        )
+        attempts = engine_attempts(stats, expect)
+        assert sum(row[eng_index][0] for row in engine_calls) == attempts
+        assert stats[f"/net/ipcomp/engine/{engine}/compress-clocks"].sum() == attempts
         assert stats[f"/net/ipcomp/engine/{engine}/sas"] == 1
         events = read_events(stats)
         assert [e["type"] for e in events][:2] == ["sa-add", "protect-add"]
@@ -524,7 +522,7 @@ def test_tunnel_over_memif(
         assert c_in[0] > 0
         assert sa_counter(sb, "decompressed-in", 0) == c_out
         assert sa_counter(sb, "decompressed-out", 0) == c_in
-        plain = sa_counter(sa, "bypass", 0)[0] + sa_counter(sa, "incompressible", 0)[0]
+        plain = sum(sa_counter(sa, n, 0)[0] for n in ("bypass", "incompressible", "backoff"))
         assert c_in[0] + plain == len(inners)
     finally:
         sa.disconnect()
@@ -862,8 +860,8 @@ def test_ipv6_outer_too_big_is_fragmented_not_lost(vpp_pair: tuple[Any, Any]) ->
     setup_b(b, 6, "isal")
     cli_ok(a, "set interface mtu packet 1500 pg1")
     rng = random.Random(81)
-    inners = [inner_packet(4, 1480, "random", i, rng) for i in range(4)]  # incompressible
-    inners += [inner_packet(4, 1480, "text", 10 + i, rng) for i in range(2)]  # fits compressed
+    inners = [inner_packet(4, 1480, "text", 10 + i, rng) for i in range(2)]  # fits compressed
+    inners += [inner_packet(4, 1480, "random", i, rng) for i in range(4)]  # incompressible
     frames = [ether(BCAST, 0x0800, p) for p in inners]
     got = pg_replay(a, "big", frames, "pg0", capture={"pg1": 4 * len(frames)})["pg1"]
     src = ipaddress.ip_address(OUTER[6][0]).packed
@@ -1074,5 +1072,49 @@ def test_packet_events_rate_limited(
         assert len(failures) + suppressed == 300
         kinds = [e["type"] for e in read_events(stats)]
         assert kinds[:2] == ["sa-add", "protect-add"]
+    finally:
+        stats.disconnect()
+
+
+def test_adaptive_backoff(vpp_pair: tuple[Any, Any]) -> None:
+    """RFC 3173 section 2.2: an SA that keeps seeing incompressible data backs
+    off (skips the engine for 1, 3, 7 ... packets), counts what it skipped,
+    probes again and compresses once the data compresses; with no-backoff
+    every packet goes to the engine."""
+    a, _ = vpp_pair
+    setup_a(a, 4, "isal")
+    rng = random.Random(111)
+    randoms = [inner_packet(4, 1400, "random", i, rng) for i in range(200)]
+    texts = [inner_packet(4, 1400, "text", 1000 + i, rng) for i in range(1100)]
+    frames = [ether(BCAST, 0x0800, p) for p in randoms + texts]
+    got = pg_replay(a, "mix", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
+    assert len(outer_frames(got, 4, OUTER[4][0])) == len(frames)
+    stats = stats_client(a)
+    try:
+        tried = sa_counter(stats, "incompressible", 0)[0]
+        skipped = sa_counter(stats, "backoff", 0)[0]
+        compressed = sa_counter(stats, "compressed-in", 0)[0]
+        # 200 random: tries at packets 1, 3, 7, 15, 31, 63, 127; the rest skipped
+        assert tried == 7 and tried + skipped + compressed == len(frames), (tried, skipped)
+        assert error_counter(stats, "ipcomp4-compress", "backoff") == skipped
+        # the last back-off (up to 127 more) ends, then every text packet compresses
+        assert compressed >= len(texts) - 127
+    finally:
+        stats.disconnect()
+    cli_script(
+        a,
+        f"""
+        ipcomp protect ipip0 del
+        ipcomp sa del id 0
+        ipcomp sa add local {OUTER[4][0]} peer {OUTER[4][1]} cpi {CPI} id 0 no-backoff
+        ipcomp protect ipip0 sa-out 0 sa-in 0
+        """,
+    )
+    assert "backoff off" in a.cli("show ipcomp sa")
+    pg_replay(a, "random", [ether(BCAST, 0x0800, p) for p in randoms], "pg0")
+    stats = stats_client(a)
+    try:
+        assert sa_counter(stats, "incompressible", 0)[0] == len(randoms)
+        assert sa_counter(stats, "backoff", 0) == (0, 0)
     finally:
         stats.disconnect()

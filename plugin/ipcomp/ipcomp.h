@@ -36,7 +36,8 @@
   _ (DECOMPRESSED_IN, "decompressed-in", "decompressed packets, IPComp header + deflate bytes")    \
   _ (DECOMPRESSED_OUT, "decompressed-out", "decompressed packets, restored payload bytes")         \
   _ (RX_ERRORS, "rx-errors", "received for this SA and dropped, IPComp header + data bytes")       \
-  _ (TX_ERRORS, "tx-errors", "dropped on the send side, payload bytes")
+  _ (TX_ERRORS, "tx-errors", "dropped on the send side, payload bytes")                           \
+  _ (BACKOFF, "backoff", "sent uncompressed by the adaptive back-off, payload bytes")
 
 typedef enum
 {
@@ -71,6 +72,7 @@ typedef struct
   u8 level;
   u8 window_bits;
   u8 ttl;
+  u8 backoff; /* adaptive back-off on incompressible data (default on) */
   u32 profile_index;
 
   /* tunnel mode: the protection and the ipip tunnel it is attached to */
@@ -117,9 +119,21 @@ ipcomp_cpi_is_valid (u32 cpi)
   return cpi != 0 && (cpi < 64 || cpi > 255) && cpi <= 0xffff;
 }
 
+/* Adaptive back-off (RFC 3173 section 2.2), per SA and thread: after an
+ * incompressible packet the SA skips compression for 2^exp - 1 packets
+ * (exp grows by one per failed probe, up to IPCOMP_BACKOFF_MAX_EXP), then
+ * probes again; a packet that compresses resets exp. */
+#define IPCOMP_BACKOFF_MAX_EXP 10
+typedef struct
+{
+  u16 skip; /* packets still to send uncompressed without trying */
+  u8 exp;
+} ipcomp_sa_thread_t;
+
 typedef struct
 {
   CLIB_CACHE_LINE_ALIGN_MARK (cacheline0);
+  ipcomp_sa_thread_t *sa_state; /* [sa_index] */
   u8 *scratch_in;
   u8 *scratch_out;
   u16 ip4_id;	   /* counter */
@@ -237,6 +251,7 @@ typedef struct
   u8 window_bits;
   u32 threshold;
   u32 max_decompressed;
+  u8 no_backoff;
 } ipcomp_sa_args_t;
 
 void ipcomp_sa_args_default (ipcomp_sa_args_t *a);

@@ -42,6 +42,7 @@ ipcomp_sa_params_decode (const vl_api_ipcomp_sa_params_t *in, ipcomp_sa_args_t *
     a->threshold = ntohl (in->threshold);
   if (in->max_decompressed)
     a->max_decompressed = ntohl (in->max_decompressed);
+  a->no_backoff = in->no_backoff;
   return 0;
 }
 
@@ -63,6 +64,7 @@ ipcomp_sa_params_encode (u32 sa_index, vl_api_ipcomp_sa_params_t *out)
   out->window_bits = sa->window_bits;
   out->threshold = htonl (sa->threshold);
   out->max_decompressed = htonl (sa->max_decompressed);
+  out->no_backoff = !sa->backoff;
 }
 
 static void

@@ -86,6 +86,11 @@ ipcomp_unformat_sa_option (unformat_input_t *i, ipcomp_sa_args_t *a)
     return 1;
   if (unformat (i, "id %u", &a->id))
     return 1;
+  if (unformat (i, "no-backoff"))
+    {
+      a->no_backoff = 1;
+      return 1;
+    }
   return 0;
 }
 
@@ -178,7 +183,7 @@ VLIB_CLI_COMMAND (ipcomp_sa_command, static) = {
   .path = "ipcomp sa",
   .short_help = "ipcomp sa add local <addr> peer <addr> cpi <n> [id <n>] [table-id <n>] "
 		"[engine <name>] [level <n>] [window-bits <9..15>] [threshold <bytes>] "
-		"[max-decompressed <bytes>] | ipcomp sa del id <n>",
+		"[max-decompressed <bytes>] [no-backoff] | ipcomp sa del id <n>",
   .function = ipcomp_sa_command_fn,
 };
 

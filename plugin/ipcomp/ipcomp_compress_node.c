@@ -38,7 +38,8 @@
   _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
   _ (TOO_BIG, too_big, INFO, "inner packet above 65535 bytes with outer header, sent uncompressed") \
   _ (GSO, gso, INFO, "GSO packet, sent uncompressed (segmented later)")                            \
-  _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")
+  _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")              \
+  _ (BACKOFF, backoff, INFO, "adaptive back-off: sent uncompressed without trying")
 
 typedef enum
 {
@@ -112,6 +113,7 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
   ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
   void *ctx = pool_elt_at_index (im->profiles, sa->profile_index)->ctx_by_thread[thread_index];
   u32 budget, clen = 0;
+  ipcomp_sa_thread_t *st;
   const u8 *in;
   u64 t0, dt;
   int rv;
@@ -126,6 +128,16 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
       vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
 				       sa_index, 1, len);
       return IPCOMP_COMPRESS_ERROR_BYPASS;
+    }
+
+  st = vec_elt_at_index (ptd->sa_state, sa_index);
+  if (!is_post && st->skip)
+    {
+      /* backing off: this SA's recent data did not compress */
+      st->skip--;
+      vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BACKOFF], thread_index,
+				       sa_index, 1, len);
+      return IPCOMP_COMPRESS_ERROR_BACKOFF;
     }
 
   in = ipcomp_buffer_linear (vm, b, offset, len, ptd->scratch_in);
@@ -159,8 +171,16 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     {
       vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_INCOMPRESSIBLE],
 				       thread_index, sa_index, 1, len);
+      if (sa->backoff)
+	{
+	  if (st->exp < IPCOMP_BACKOFF_MAX_EXP)
+	    st->exp++;
+	  st->skip = (1 << st->exp) - 1;
+	}
       return IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE;
     }
+  if (rv == IPCOMP_CODEC_OK)
+    st->exp = 0;
   if (PREDICT_FALSE (rv != IPCOMP_CODEC_OK))
     return IPCOMP_COMPRESS_ERROR_ENGINE;
 
@@ -355,7 +375,7 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	    }
 	}
       else if (error != IPCOMP_COMPRESS_ERROR_BYPASS &&
-	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE)
+	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE && error != IPCOMP_COMPRESS_ERROR_BACKOFF)
 	goto drop_sa;
       /* else uncompressed: the bytes ipip built go out unchanged */
 
@@ -575,7 +595,7 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 	    ipcomp_ip4_fixup (ip, hlen + payload_len, IPCOMP_IP_PROTOCOL);
 	}
       else if (error != IPCOMP_COMPRESS_ERROR_BYPASS &&
-	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE)
+	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE && error != IPCOMP_COMPRESS_ERROR_BACKOFF)
 	{
 	  ipcomp_compress_failed (thread_index, error, sa, sa_index, len);
 	  b[0]->error = en->errors[error];

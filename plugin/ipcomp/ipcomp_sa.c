@@ -121,12 +121,21 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
   sa->level = level;
   sa->window_bits = a->window_bits;
   sa->ttl = IPCOMP_DEFAULT_TTL;
+  sa->backoff = !a->no_backoff;
   sa->profile_index = profile_index;
   sa->tunnel_index = ~0;
   sa->sw_if_index = ~0;
   sa->transport_sw_if_index = ~0;
 
   hash_set (im->sa_index_by_id, sa->id, sa_index);
+  {
+    ipcomp_per_thread_t *ptd;
+    vec_foreach (ptd, im->per_thread)
+      {
+	vec_validate (ptd->sa_state, sa_index);
+	clib_memset (&ptd->sa_state[sa_index], 0, sizeof (ptd->sa_state[0]));
+      }
+  }
   kp = clib_mem_alloc (sizeof (*kp));
   ipcomp_sa_rx_key (sa, sa->cpi, kp);
   hash_set_mem (im->sa_index_by_rx_key, kp, sa_index);
@@ -279,9 +288,9 @@ format_ipcomp_sa (u8 *s, va_list *args)
     s = format (s, " %U", format_vnet_sw_if_index_name, im->vnet_main, sa->sw_if_index);
   if (sa->transport_sw_if_index != ~0)
     s = format (s, " %U", format_vnet_sw_if_index_name, im->vnet_main, sa->transport_sw_if_index);
-  s = format (s, "\n    %U threshold %u max-decompressed %u", format_ipcomp_profile,
+  s = format (s, "\n    %U threshold %u max-decompressed %u backoff %s", format_ipcomp_profile,
 	      pool_elt_at_index (im->profiles, sa->profile_index), sa->threshold,
-	      sa->max_decompressed);
+	      sa->max_decompressed, sa->backoff ? "on" : "off");
   if (!verbose)
     return s;
   for (i = 0; i < IPCOMP_SA_N_COUNTERS; i++)

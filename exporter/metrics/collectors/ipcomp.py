@@ -62,6 +62,7 @@ SA_COUNTERS: dict[str, tuple[str, str, str]] = {
     "decompressed-out": ("vpp_ipcomp_sa_decompressed_out", "decompressed", "restored payload"),
     "rx-errors": ("vpp_ipcomp_sa_rx_errors", "received and dropped", "IPComp header + data"),
     "tx-errors": ("vpp_ipcomp_sa_tx_errors", "dropped on the send side", "payload"),
+    "backoff": ("vpp_ipcomp_sa_backoff", "sent uncompressed by the adaptive back-off", "payload"),
 }
 
 #: asynchronous-engine /net/ipcomp/sa/<counter> -> (family stem, packets meaning, bytes meaning)
