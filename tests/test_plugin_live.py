@@ -1118,3 +1118,40 @@ def test_adaptive_backoff(vpp_pair: tuple[Any, Any]) -> None:
         assert sa_counter(stats, "backoff", 0) == (0, 0)
     finally:
         stats.disconnect()
+
+
+def test_level_auto_chooses_by_size(vpp_pair: tuple[Any, Any]) -> None:
+    """``level auto``: payloads below 4096 bytes take the engine's fast level
+    (ISA-L 0), larger ones its default (ISA-L 1); the bytes on the wire are
+    exactly those of an SA with that fixed level."""
+    a, _ = vpp_pair
+    setup_a(a, 4, "isal")
+    rng = random.Random(121)
+    small, large = inner_packet(4, 1400, "text", 1, rng), inner_packet(4, 9000, "text", 2, rng)
+    frames = [ether(BCAST, 0x0800, p) for p in (small, large)]
+
+    def wire(options: str) -> list[bytes]:
+        cli_script(
+            a,
+            f"""
+            ipcomp protect ipip0 del
+            ipcomp sa del id 0
+            ipcomp sa add local {OUTER[4][0]} peer {OUTER[4][1]} cpi {CPI} id 0 {options}
+            ipcomp protect ipip0 sa-out 0 sa-in 0
+            """,
+        )
+        got = pg_replay(a, options.replace(" ", ""), frames, "pg0", capture={"pg1": 4})["pg1"]
+        bodies = [parse_ip(f)[4] for f in outer_frames(got, 4, OUTER[4][0])]
+        assert [raw_inflate(b[4:]) for b in bodies] == [forwarded(p, 1) for p in (small, large)]
+        return bodies
+
+    auto = wire("engine isal level auto")
+    assert "level auto" in a.cli("show ipcomp sa")
+    (d,) = a.api().api.ipcomp_sa_dump(sa_id=0)
+    assert d.sa.level == 254
+    engines = a.cli("show ipcomp engines")
+    assert "sas 1 contexts 3" in engines  # two compress profiles
+    level0 = wire("engine isal level 0")
+    level1 = wire("engine isal level 1")
+    assert auto[0] == level0[0] and auto[0] != level1[0]
+    assert auto[1] == level1[1] and auto[1] != level0[1]

@@ -65,7 +65,8 @@ ipcomp_engine_best (void)
   return best;
 }
 
-static void
+/* The engine's gauges (SAs, priority, context bytes); main thread */
+void
 ipcomp_engine_set_gauges (ipcomp_engine_t *e)
 {
   if (e->gauge_sas == ~0)
@@ -104,8 +105,6 @@ ipcomp_profile_get (u32 engine_index, u8 level, u8 window_bits, u32 *profile_ind
       if (p->engine_index == engine_index && p->level == level && p->window_bits == window_bits)
 	{
 	  p->refcnt++;
-	  e->n_sas++;
-	  ipcomp_engine_set_gauges (e);
 	  *profile_index = p - im->profiles;
 	  return 0;
 	}
@@ -133,7 +132,6 @@ ipcomp_profile_get (u32 engine_index, u8 level, u8 window_bits, u32 *profile_ind
 	}
       ipcomp_engine_ctx_account (e, p->ctx_by_thread[i], 1);
     }
-  e->n_sas++;
   ipcomp_engine_set_gauges (e);
   *profile_index = p - im->profiles;
   return 0;
@@ -147,7 +145,6 @@ ipcomp_profile_put (u32 profile_index)
   ipcomp_engine_t *e = vec_elt_at_index (im->engines, p->engine_index);
   void **ctx;
 
-  e->n_sas--;
   if (--p->refcnt == 0)
     {
       /* callers hold the worker barrier: no thread uses these contexts */

@@ -836,6 +836,7 @@ ipcomp_compressdev_config (vlib_main_t *vm, unformat_input_t *input)
     .flags = IPCOMP_ENGINE_F_ASYNC | IPCOMP_ENGINE_F_SYNC,
     .max_level = 9,
     .default_level = 1,
+    .fast_level = 1,
     .ctx_new = cdev_ctx_new,
     .ctx_free = cdev_ctx_free,
     .ctx_size = cdev_ctx_size,

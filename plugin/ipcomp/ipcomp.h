@@ -24,6 +24,12 @@
 #define IPCOMP_DEFAULT_WINDOW_BITS	15
 #define IPCOMP_DEFAULT_TTL		64
 #define IPCOMP_LEVEL_DEFAULT		0xff /* the engine's default */
+#define IPCOMP_LEVEL_AUTO		0xfe /* by packet size: see ipcomp_sa_profile */
+/* level auto: payloads below this many bytes take the engine's fast level,
+ * the rest its default level (ISA-L: level 0 vs 1; level 1's dynamic
+ * Huffman tables cost ~6k clocks per call whatever the size, which only
+ * large packets repay) */
+#define IPCOMP_AUTO_SPLIT 4096
 #define IPCOMP_SCRATCH_SIZE		(IPCOMP_MAX_IP_PACKET + 256)
 
 /* Per-SA combined counters: [thread][sa_index], packets and bytes.
@@ -73,7 +79,9 @@ typedef struct
   u8 window_bits;
   u8 ttl;
   u8 backoff; /* adaptive back-off on incompressible data (default on) */
-  u32 profile_index;
+  u8 level_auto;
+  u32 profile_index;	   /* the SA's level (level auto: the large packets') */
+  u32 small_profile_index; /* level auto: the small packets' (fast level) */
 
   /* tunnel mode: the protection and the ipip tunnel it is attached to */
   u32 tunnel_index;
@@ -266,6 +274,14 @@ static_always_inline ipcomp_sa_t *
 ipcomp_sa_get (u32 sa_index)
 {
   return pool_elt_at_index (ipcomp_main.sas, sa_index);
+}
+
+/* The profile (engine, level, window) that compresses a payload of len */
+static_always_inline u32
+ipcomp_sa_profile (const ipcomp_sa_t *sa, u32 len)
+{
+  return (sa->level_auto && len < IPCOMP_AUTO_SPLIT) ? sa->small_profile_index :
+						       sa->profile_index;
 }
 
 /* ipcomp_protect.c */

@@ -60,7 +60,7 @@ ipcomp_sa_params_encode (u32 sa_index, vl_api_ipcomp_sa_params_t *out)
   ip_address_encode (&sa->peer, t, &out->peer);
   out->table_id = htonl (sa->table_id);
   strncpy ((char *) out->engine, e->name, sizeof (out->engine) - 1);
-  out->level = sa->level;
+  out->level = sa->level_auto ? IPCOMP_LEVEL_AUTO : sa->level;
   out->window_bits = sa->window_bits;
   out->threshold = htonl (sa->threshold);
   out->max_decompressed = htonl (sa->max_decompressed);

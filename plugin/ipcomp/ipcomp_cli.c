@@ -70,9 +70,14 @@ ipcomp_unformat_sa_option (unformat_input_t *i, ipcomp_sa_args_t *a)
       vec_add1 (a->engine, 0);
       return 1;
     }
+  if (unformat (i, "level auto"))
+    {
+      a->level = IPCOMP_LEVEL_AUTO;
+      return 1;
+    }
   if (unformat (i, "level %u", &v))
     {
-      a->level = v > 254 ? 254 : v;
+      a->level = v > 253 ? 253 : v;
       return 1;
     }
   if (unformat (i, "window-bits %u", &v))
@@ -182,7 +187,7 @@ done:
 VLIB_CLI_COMMAND (ipcomp_sa_command, static) = {
   .path = "ipcomp sa",
   .short_help = "ipcomp sa add local <addr> peer <addr> cpi <n> [id <n>] [table-id <n>] "
-		"[engine <name>] [level <n>] [window-bits <9..15>] [threshold <bytes>] "
+		"[engine <name>] [level <n>|auto] [window-bits <9..15>] [threshold <bytes>] "
 		"[max-decompressed <bytes>] [no-backoff] | ipcomp sa del id <n>",
   .function = ipcomp_sa_command_fn,
 };

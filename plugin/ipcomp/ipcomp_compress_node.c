@@ -111,7 +111,8 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
 {
   ipcomp_main_t *im = &ipcomp_main;
   ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
-  void *ctx = pool_elt_at_index (im->profiles, sa->profile_index)->ctx_by_thread[thread_index];
+  void *ctx =
+    pool_elt_at_index (im->profiles, ipcomp_sa_profile (sa, len))->ctx_by_thread[thread_index];
   u32 budget, clen = 0;
   ipcomp_sa_thread_t *st;
   const u8 *in;

@@ -59,7 +59,7 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
   ipcomp_rx_key_t k, *kp;
   ipcomp_engine_t *e;
   ipcomp_sa_t *sa;
-  u32 engine_index, fib_index, profile_index, sa_index, id;
+  u32 engine_index, fib_index, profile_index, small_profile_index, sa_index, id;
   u8 level;
   int rv;
 
@@ -84,7 +84,8 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
   if (engine_index == ~0)
     return VNET_API_ERROR_NO_SUCH_ENTRY;
   e = vec_elt_at_index (im->engines, engine_index);
-  level = a->level == IPCOMP_LEVEL_DEFAULT ? e->default_level : a->level;
+  level = (a->level == IPCOMP_LEVEL_DEFAULT || a->level == IPCOMP_LEVEL_AUTO) ? e->default_level :
+									  a->level;
   if (level > e->max_level)
     return VNET_API_ERROR_INVALID_VALUE_3;
 
@@ -100,6 +101,13 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
   rv = ipcomp_profile_get (engine_index, level, a->window_bits, &profile_index);
   if (rv)
     return rv;
+  small_profile_index = profile_index;
+  if (a->level == IPCOMP_LEVEL_AUTO &&
+      (rv = ipcomp_profile_get (engine_index, e->fast_level, a->window_bits, &small_profile_index)))
+    {
+      ipcomp_profile_put (profile_index);
+      return rv;
+    }
 
   pool_get_zero (im->sas, sa);
   sa_index = sa - im->sas;
@@ -123,6 +131,10 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
   sa->ttl = IPCOMP_DEFAULT_TTL;
   sa->backoff = !a->no_backoff;
   sa->profile_index = profile_index;
+  sa->small_profile_index = small_profile_index;
+  sa->level_auto = a->level == IPCOMP_LEVEL_AUTO;
+  e->n_sas++;
+  ipcomp_engine_set_gauges (e);
   sa->tunnel_index = ~0;
   sa->sw_if_index = ~0;
   sa->transport_sw_if_index = ~0;
@@ -188,6 +200,13 @@ ipcomp_sa_del (u32 sa_index)
   ipcomp_sa_rx_key_del (sa, sa->cpi);
   hash_unset (im->sa_index_by_id, sa->id);
   ipcomp_profile_put (sa->profile_index);
+  if (sa->level_auto)
+    ipcomp_profile_put (sa->small_profile_index);
+  {
+    ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
+    e->n_sas--;
+    ipcomp_engine_set_gauges (e);
+  }
   vlib_stats_set_string_vector (&im->sa_names, sa_index, "");
   pool_put (im->sas, sa);
   vlib_stats_set_gauge (im->gauge_n_sas, pool_elts (im->sas));
@@ -291,6 +310,9 @@ format_ipcomp_sa (u8 *s, va_list *args)
   s = format (s, "\n    %U threshold %u max-decompressed %u backoff %s", format_ipcomp_profile,
 	      pool_elt_at_index (im->profiles, sa->profile_index), sa->threshold,
 	      sa->max_decompressed, sa->backoff ? "on" : "off");
+  if (sa->level_auto)
+    s = format (s, "\n    level auto: below %u bytes %U", IPCOMP_AUTO_SPLIT, format_ipcomp_profile,
+		pool_elt_at_index (im->profiles, sa->small_profile_index));
   if (!verbose)
     return s;
   for (i = 0; i < IPCOMP_SA_N_COUNTERS; i++)
