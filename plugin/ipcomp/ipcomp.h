@@ -127,15 +127,19 @@ ipcomp_cpi_is_valid (u32 cpi)
   return cpi != 0 && (cpi < 64 || cpi > 255) && cpi <= 0xffff;
 }
 
-/* Adaptive back-off (RFC 3173 section 2.2), per SA and thread: after an
- * incompressible packet the SA skips compression for 2^exp - 1 packets
- * (exp grows by one per failed probe, up to IPCOMP_BACKOFF_MAX_EXP), then
- * probes again; a packet that compresses resets exp. */
+/* Adaptive back-off (RFC 3173 section 2.2), per SA and thread: after
+ * IPCOMP_BACKOFF_AFTER incompressible packets in a row the SA skips
+ * compression for 2^exp - 1 packets (exp grows by one per failed probe, up
+ * to IPCOMP_BACKOFF_MAX_EXP), then probes again; a packet that compresses
+ * resets both.  A mix of compressible and incompressible data rarely
+ * backs off; a stream of incompressible data soon costs (almost) nothing. */
+#define IPCOMP_BACKOFF_AFTER   4
 #define IPCOMP_BACKOFF_MAX_EXP 10
 typedef struct
 {
   u16 skip; /* packets still to send uncompressed without trying */
   u8 exp;
+  u8 fails; /* incompressible in a row, up to IPCOMP_BACKOFF_AFTER */
 } ipcomp_sa_thread_t;
 
 typedef struct

@@ -172,8 +172,9 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     {
       vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_INCOMPRESSIBLE],
 				       thread_index, sa_index, 1, len);
-      if (sa->backoff)
+      if (sa->backoff && ++st->fails >= IPCOMP_BACKOFF_AFTER)
 	{
+	  st->fails = IPCOMP_BACKOFF_AFTER;
 	  if (st->exp < IPCOMP_BACKOFF_MAX_EXP)
 	    st->exp++;
 	  st->skip = (1 << st->exp) - 1;
@@ -181,7 +182,7 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
       return IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE;
     }
   if (rv == IPCOMP_CODEC_OK)
-    st->exp = 0;
+    st->exp = st->fails = 0;
   if (PREDICT_FALSE (rv != IPCOMP_CODEC_OK))
     return IPCOMP_COMPRESS_ERROR_ENGINE;
 
