@@ -17,7 +17,7 @@
 #include <ipcomp/ipcomp_wire.h>
 #include <ipcomp/engine.h>
 
-#define IPCOMP_PLUGIN_VERSION "0.1.0"
+#define IPCOMP_PLUGIN_VERSION "0.2.0"
 
 #define IPCOMP_DEFAULT_THRESHOLD	90 /* bytes, as Linux uses */
 #define IPCOMP_DEFAULT_MAX_DECOMPRESSED IPCOMP_MAX_IP_PACKET
