@@ -6,7 +6,7 @@ payload kind (text-like "compressible", "random"), in one run:
 
   * node:   ``ipcomp4-compress`` clocks/packet (``show runtime``) in VPP A
             while the packet generator pushes N copies of the packet through
-            an ipcomp tunnel; ``ipcomp4-decompress`` clocks/packet in VPP B
+            an ipip tunnel with ipcomp protect; ``ipcomp4-decompress`` clocks/packet in VPP B
             fed N copies of what A sent;
   * engine: the same codec code (plugin/ipcomp/codec_*.c) on the same bytes in
             a tight C loop (bench/ipcomp_codec_bench.c), one context reused;

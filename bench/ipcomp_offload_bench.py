@@ -5,7 +5,7 @@ engine on the same traffic, side by side in one run (issue 4).
 One VPP with ``ipcomp { compressdev { vdev compress_isal0 } }``.  For each
 inner packet size (64, 512, 1400 bytes; text-like, threshold 0 so every
 packet is compressed) and each engine (``isal`` level 1, ``compressdev``
-level 1), the packet generator pushes N copies through an ipcomp tunnel and
+level 1), the packet generator pushes N copies through an ipip tunnel with ipcomp protect and
 ``show runtime`` gives, per packet:
 
   * path:  clocks of the ipcomp nodes (sync: ipcomp4-compress; offload:

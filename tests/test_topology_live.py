@@ -1,7 +1,7 @@
 """Topology diagrams of real VPPs (skipped without VPP; see tests/vpplive.py).
 
 * One VPP with the ipcomp plugin and packet-generator traffic through an
-  ipcomp tunnel: the graph view holds the nodes the packets passed and the
+  ipip tunnel with ipcomp protect: the graph view holds the nodes the packets passed and the
   arcs between them, with rates equal to the stats segment's counters.
 * Two VPPs joined by memif, with IPIP, GRE, VXLAN and ipcomp tunnels and
   IPsec SAs between them, and a third host that cannot be reached: one link
