@@ -6,7 +6,7 @@ payload kind (text-like "compressible", "random"), in one run:
 
   * node:   ``ipcomp4-compress`` clocks/packet (``show runtime``) in VPP A
             while the packet generator pushes N copies of the packet through
-            an ipcomp tunnel; ``ipcomp4-decompress`` clocks/packet in VPP B
+            an ipip tunnel with ipcomp protect; ``ipcomp4-decompress`` clocks/packet in VPP B
             fed N copies of what A sent;
   * engine: the same codec code (plugin/ipcomp/codec_*.c) on the same bytes in
             a tight C loop (bench/ipcomp_codec_bench.c), one context reused;
@@ -33,13 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from plugin_vpp import cli_script, pg_replay, stats_client  # noqa: E402
-from test_plugin_live import BCAST, CPI, ether, inner_packet  # noqa: E402
+from ipcomp_traffic import BCAST, CPI, ether, inner_packet  # noqa: E402
+from plugin_vpp import build_ipcomp_plugin, cli_script, pg_replay, stats_client  # noqa: E402
 
-from vppcomp.demo.plugin_build import build_ipcomp_plugin  # noqa: E402
 from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 
-ENGINES = [("isal", 0), ("isal", 1), ("zlib", 1)]
+# (engine, level); "auto": the plugin's level auto, whose tight-loop twin runs
+# the level auto picks for the size (ISA-L 0 below 4096 bytes, else 1)
+ENGINES = [("isal", 0), ("isal", 1), ("isal", "auto"), ("zlib", 1)]
 CASES = [(64, 90), (64, 0), (512, 90), (1400, 90)]  # (size, threshold)
 KINDS = ["text", "random"]
 REPEAT = 5
@@ -69,6 +70,14 @@ def build_codec_bench() -> Path:
 
 
 ENGINE_INDEX = {"zlib": 0, "isal": 1}
+AUTO_SPLIT = 4096  # plugin/ipcomp/ipcomp.h IPCOMP_AUTO_SPLIT
+
+
+def loop_level(level: int | str, size: int) -> int:
+    """The level the tight loop runs: the SA's, or what level auto picks."""
+    if level == "auto":
+        return 0 if size < AUTO_SPLIT else 1
+    return int(level)
 
 
 def engine_totals(stats, op: str, index: int) -> tuple[int, int]:
@@ -108,6 +117,10 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
             set interface state pg0 up
             set interface state pg1 up
             ip neighbor pg1 192.168.1.2 02:00:00:00:00:02
+            create ipip tunnel src 192.168.1.1 dst 192.168.1.2 instance 0
+            set interface state ipip0 up
+            set interface unnumbered ipip0 use pg0
+            ip route add 172.16.0.0/16 via ipip0
         """,
         )
         cli_script(
@@ -120,6 +133,10 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
             set interface state pg0 up
             set interface state pg1 up
             ip neighbor pg1 10.1.0.2 02:00:00:00:00:03
+            create ipip tunnel src 192.168.1.2 dst 192.168.1.1 instance 0
+            set interface state ipip0 up
+            set interface unnumbered ipip0 use pg0
+            ip route add 172.16.0.0/16 via 10.1.0.2 pg1
         """,
         )
         sa, sb = stats_client(a), stats_client(b)
@@ -131,17 +148,15 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
                         continue
                     inner = inner_packet(4, size, kind, 1, rng)
                     opts = f"engine {engine} level {level} threshold {threshold}"
-                    for v, local, peer, route in (
-                        (a, "192.168.1.1", "192.168.1.2", "172.16.0.0/16 via ipcomp0"),
-                        (b, "192.168.1.2", "192.168.1.1", "172.16.0.0/16 via 10.1.0.2 pg1"),
+                    for v, local, peer in (
+                        (a, "192.168.1.1", "192.168.1.2"),
+                        (b, "192.168.1.2", "192.168.1.1"),
                     ):
                         cli_script(
                             v,
                             f"""
-                            create ipcomp tunnel src {local} dst {peer} cpi {CPI} {opts}
-                            set interface state ipcomp0 up
-                            set interface unnumbered ipcomp0 use pg0
-                            ip route add {route}
+                            ipcomp sa add local {local} peer {peer} cpi {CPI} id 0 {opts}
+                            ipcomp protect ipip0 sa-out 0 sa-in 0
                         """,
                         )
                     # one packet first, to capture the compressed form
@@ -176,7 +191,7 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
                             [
                                 str(codec_bench),
                                 engine,
-                                str(level),
+                                str(loop_level(level, size)),
                                 "15",
                                 str(max(2000, n_packets)),
                                 str(payload),
@@ -211,13 +226,8 @@ def run(prefix: Path, n_packets: int, workdir: Path) -> list[dict]:
                         )
                     )
                     for v in (a, b):
-                        route = (
-                            "172.16.0.0/16 via ipcomp0"
-                            if v is a
-                            else "172.16.0.0/16 via 10.1.0.2 pg1"
-                        )
-                        v.cli(f"ip route del {route}")
-                        v.cli("delete ipcomp tunnel ipcomp0")
+                        v.cli("ipcomp protect ipip0 del")
+                        v.cli("ipcomp sa del id 0")
     return rows
 
 

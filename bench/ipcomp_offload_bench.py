@@ -5,7 +5,7 @@ engine on the same traffic, side by side in one run (issue 4).
 One VPP with ``ipcomp { compressdev { vdev compress_isal0 } }``.  For each
 inner packet size (64, 512, 1400 bytes; text-like, threshold 0 so every
 packet is compressed) and each engine (``isal`` level 1, ``compressdev``
-level 1), the packet generator pushes N copies through an ipcomp tunnel and
+level 1), the packet generator pushes N copies through an ipip tunnel with ipcomp protect and
 ``show runtime`` gives, per packet:
 
   * path:  clocks of the ipcomp nodes (sync: ipcomp4-compress; offload:
@@ -37,10 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from plugin_vpp import cli_script, stats_client  # noqa: E402
-from test_plugin_live import BCAST, CPI, ether, inner_packet  # noqa: E402
+from ipcomp_traffic import BCAST, CPI, ether, inner_packet  # noqa: E402
+from plugin_vpp import build_ipcomp_plugin, cli_script, stats_client  # noqa: E402
 
-from vppcomp.demo.plugin_build import build_ipcomp_plugin  # noqa: E402
 from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 
 SIZES = [64, 512, 1400]
@@ -125,6 +124,10 @@ def run(prefix: Path, n: int, device: str, workdir: Path) -> tuple[list[dict], f
             set interface state pg0 up
             set interface state pg1 up
             ip neighbor pg1 192.168.1.2 02:00:00:00:00:02
+            create ipip tunnel src 192.168.1.1 dst 192.168.1.2 instance 0
+            set interface state ipip0 up
+            set interface unnumbered ipip0 use pg0
+            ip route add 172.16.0.0/16 via ipip0
             """,
         )
         stats = stats_client(a)
@@ -139,10 +142,8 @@ def run(prefix: Path, n: int, device: str, workdir: Path) -> tuple[list[dict], f
                     cli_script(
                         a,
                         f"""
-                        create ipcomp tunnel src 192.168.1.1 dst 192.168.1.2 cpi {CPI} {opts}
-                        set interface state ipcomp0 up
-                        set interface unnumbered ipcomp0 use pg0
-                        ip route add 172.16.0.0/16 via ipcomp0
+                        ipcomp sa add local 192.168.1.1 peer 192.168.1.2 cpi {CPI} id 0 {opts}
+                        ipcomp protect ipip0 sa-out 0 sa-in 0
                         """,
                     )
                     hist = f"/net/ipcomp/engine/{engine}/compress-clocks"
@@ -184,8 +185,8 @@ def run(prefix: Path, n: int, device: str, workdir: Path) -> tuple[list[dict], f
                     )
                     if engine not in best or row["path"] < best[engine]["path"]:
                         best[engine] = row
-                    a.cli("ip route del 172.16.0.0/16 via ipcomp0")
-                    a.cli("delete ipcomp tunnel ipcomp0")
+                    a.cli("ipcomp protect ipip0 del")
+                    a.cli("ipcomp sa del id 0")
             rows.extend(best[e] for e in ENGINES)
         off = a.cli("show ipcomp offload")
         stats.disconnect()

@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from plugin_vpp import cli_script  # noqa: E402
-from topology_vpp import build_plugin, setup_compressing_vpp, setup_tunnel_host  # noqa: E402
+from topology_vpp import setup_compressing_vpp, setup_tunnel_host  # noqa: E402
 
+from vppcomp.demo.plugin_build import build_ipcomp_plugin  # noqa: E402
 from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 from vppcomp.statseg.client import StatsClient  # noqa: E402
 from vppcomp.statseg.recording import RecordingWriter  # noqa: E402
@@ -101,16 +102,16 @@ def record_tunnels(prefix: Path, plugin: Any, work: Path) -> None:
         for name, role in (("west", "master"), ("east", "slave")):
             hosts[name] = start(work / name, prefix, plugin, ("memif", "gre", "vxlan"))
             setup_tunnel_host(hosts[name], role, work / "memif.sock", ipcomp=True)
-        # compressible traffic west -> east through ipcomp0
+        # compressible traffic west -> east through ipip0 (ipcomp protect)
         cli_script(
             hosts["west"],
             """
             create packet-generator interface pg0
             set interface ip address pg0 10.0.0.1/24
             set interface state pg0 up
-            set interface state ipcomp0 up
-            set interface unnumbered ipcomp0 use pg0
-            ip route add 172.16.0.0/16 via ipcomp0
+            set interface state ipip0 up
+            set interface unnumbered ipip0 use pg0
+            ip route add 172.16.0.0/16 via ipip0
             packet-generator new { name t limit 0 rate 500 size 800-800 interface pg0 node ip4-input data { UDP: 10.0.0.2 -> 172.16.0.5 UDP: 1234 -> 5678 length 800 checksum 0 incrementing 1 } }
             packet-generator enable-stream t
             """,  # noqa: E501 - one CLI command
@@ -141,7 +142,7 @@ def main() -> int:
     if prefix is None:
         print("no VPP: set VPP_PREFIX", file=sys.stderr)
         return 1
-    plugin = build_plugin(prefix)
+    plugin = build_ipcomp_plugin(prefix)
     with tempfile.TemporaryDirectory(prefix="topology-fixtures-") as tmp:
         record_graph(prefix, plugin, Path(tmp))
         record_tunnels(prefix, plugin, Path(tmp))

@@ -43,7 +43,7 @@ COMBINED_IF = (
 )  # fmt: skip
 SA_COUNTERS = (
     "compressed-in", "compressed-out", "bypass", "incompressible", "decompressed-in",
-    "decompressed-out", "rx-uncompressed", "rx-errors", "tx-errors",
+    "decompressed-out", "rx-errors", "tx-errors", "backoff",
 )  # fmt: skip
 ENGINES = ("zlib", "isal")  # engine index order, as plugin/README.md lists it
 ASYNC_ENGINE = "compressdev"  # registered after them (index 2) with a compressdev section

@@ -25,8 +25,8 @@ EVENT_TYPES = {
     2: "sa-del",
     3: "engine-failure",
     4: "decompress-failure",
-    5: "tunnel-add",
-    6: "tunnel-del",
+    5: "protect-add",
+    6: "protect-del",
     7: "device-failure",
     8: "device-recovery",
     9: "engine-switch",
@@ -34,7 +34,6 @@ EVENT_TYPES = {
 # ipcomp4/6-decompress error codes, in the order of the node's error list
 DECOMPRESS_ERRORS = [
     "decompressed",
-    "rx_uncompressed",
     "truncated",
     "bad_header",
     "fragment",
@@ -49,6 +48,20 @@ DECOMPRESS_ERRORS = [
     "restored_too_big",
     "offload_drop",
 ]
+
+
+def protected_tunnel(
+    local: str, peer: str, cpi: int, sa_options: str = "", instance: int = 0, sa_id: int = 0
+) -> str:
+    """CLI lines for an ipip tunnel ``ipip<instance>`` from ``local`` to
+    ``peer`` protected by one IPComp SA (id ``sa_id``, both directions) with
+    ``sa_options`` (engine, level, threshold ...); the tunnel is left up."""
+    return f"""
+        create ipip tunnel src {local} dst {peer} instance {instance}
+        ipcomp sa add local {local} peer {peer} cpi {cpi} id {sa_id} {sa_options}
+        ipcomp protect ipip{instance} sa-out {sa_id} sa-in {sa_id}
+        set interface state ipip{instance} up
+        """
 
 
 @pytest.fixture(scope="session")
@@ -174,20 +187,35 @@ def error_counter(stats: Any, node: str, name: str) -> int:
 def assert_send_counters(stats: Any, outer: int, expect: dict[str, list[int]], frames: int) -> None:
     """SA 0's send-side counters and the compress node's counters equal what
     the capture showed: ``expect[verdict]`` is ``[packets, bytes in, bytes
-    out]`` for compressed, ``[packets, bytes]`` otherwise; every one of the
-    ``frames`` sent was sized by the payload histogram."""
+    out]`` for compressed, ``[packets, bytes]`` otherwise (``incompressible``:
+    sent uncompressed above the threshold, i.e. incompressible + backoff);
+    every one of the ``frames`` sent was sized by the payload histogram."""
     assert sa_counter(stats, "compressed-in", 0) == tuple(expect["compressed"][:2])
     assert sa_counter(stats, "compressed-out", 0) == (
         expect["compressed"][0],
         expect["compressed"][2],
     )
     assert sa_counter(stats, "bypass", 0) == tuple(expect["bypass"])
-    assert sa_counter(stats, "incompressible", 0) == tuple(expect["incompressible"])
+    # above the threshold and sent uncompressed: the engine found it
+    # incompressible, or the adaptive back-off skipped the engine
+    tried = sa_counter(stats, "incompressible", 0)
+    skipped = sa_counter(stats, "backoff", 0)
+    assert (tried[0] + skipped[0], tried[1] + skipped[1]) == tuple(expect["incompressible"])
     assert sa_counter(stats, "tx-errors", 0) == (0, 0)
     node = f"ipcomp{outer}-compress"
-    for verdict in ("compressed", "bypass", "incompressible"):
+    for verdict in ("compressed", "bypass"):
         assert error_counter(stats, node, verdict) == expect[verdict][0], verdict
+    assert (
+        error_counter(stats, node, "incompressible") + error_counter(stats, node, "backoff")
+        == expect["incompressible"][0]
+    )
     assert stats["/net/ipcomp/hist/compress-in-bytes"].sum() == frames
+
+
+def engine_attempts(stats: Any, expect: dict[str, list[int]]) -> int:
+    """Compress calls SA 0 made: every compressed packet plus those the engine
+    found incompressible (not those the adaptive back-off skipped)."""
+    return expect["compressed"][0] + sa_counter(stats, "incompressible", 0)[0]
 
 
 def read_events(stats: Any) -> list[dict[str, Any]]:

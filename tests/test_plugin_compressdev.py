@@ -22,17 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_vpp import (
-    DECOMPRESS_ERRORS,
-    assert_send_counters,
-    error_counter,
-    pg_replay,
-    read_events,
-    sa_counter,
-    start_ipcomp_vpp,
-    stats_client,
-)
-from test_plugin_live import (
+from ipcomp_traffic import (
     BCAST,
     CPI,
     OUTER,
@@ -55,12 +45,31 @@ from test_plugin_live import (
     udp,
     udp6,
 )
+from plugin_cdev import (
+    cdev_conf,
+    cdev_plugin,  # noqa: F401 - fixture
+    have_pmd,
+    send_compressible,
+    start_cdev_vpp,
+    wait_drained,
+)
+from plugin_vpp import (
+    DECOMPRESS_ERRORS,
+    PluginBuild,
+    assert_send_counters,
+    engine_attempts,
+    error_counter,
+    pg_replay,
+    read_events,
+    sa_counter,
+    start_ipcomp_vpp,
+    stats_client,
+)
 
-from vppcomp.demo.plugin_build import PLUGIN_SRC, ROOT, PluginBuild, build_ipcomp_plugin
+from vppcomp.demo.plugin_build import PLUGIN_SRC
 
 pytestmark = pytest.mark.live
 
-PMD_DIR = Path("/usr/lib/x86_64-linux-gnu/dpdk")
 DEVICES = ["compress_isal0", "compress_zlib0"]
 OFFLOAD_SA = [
     "offload-hw",
@@ -72,30 +81,6 @@ OFFLOAD_SA = [
     "offload-dropped",
 ]
 DECOMPRESS_ERRORS_ALL = list(DECOMPRESS_ERRORS)  # ends with offload_drop
-
-
-@pytest.fixture(scope="session")
-def cdev_plugin(vpp_prefix: Path) -> PluginBuild:
-    """The plugin with the compressdev engine, in its own build directory."""
-    return build_ipcomp_plugin(vpp_prefix, build_dir=ROOT / ".build" / "plugin-cdev")
-
-
-def have_pmd(device: str) -> bool:
-    driver = device.rstrip("0123456789")
-    return any(PMD_DIR.rglob(f"librte_{driver}.so*"))
-
-
-def cdev_conf(device: str | None, extra: str = "") -> str:
-    dev = f"vdev {device}" if device else ""
-    return f"ipcomp {{ compressdev {{ {dev} {extra} }} }}"
-
-
-def start_cdev_vpp(
-    vpp_factory: Callable[..., Any], plugin: PluginBuild, device: str | None, extra: str = ""
-) -> Any:
-    if device and not have_pmd(device):
-        pytest.skip(f"no DPDK PMD for {device}")
-    return start_ipcomp_vpp(vpp_factory, plugin, startup_extra=cdev_conf(device, extra))
 
 
 def offload_sa(stats: Any, sa_index: int = 0) -> dict[str, tuple[int, int]]:
@@ -115,18 +100,6 @@ def offload_dev(stats: Any) -> dict[str, int]:
     ]:
         out[n] = sum(int(row[0]) for row in stats[f"/net/ipcomp/offload/{n}"])
     return out
-
-
-def wait_drained(vpp: Any, timeout: float = 5.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if " inflight 0" in vpp.cli("show ipcomp offload") or "no device" in vpp.cli(
-            "show ipcomp offload"
-        ):
-            return
-        time.sleep(0.1)
 
 
 def check_wire(
@@ -173,7 +146,7 @@ def check_wire(
 )
 def test_offload_wire_round_trip_counters(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
     device: str,
     outer: int,
     inner: int,
@@ -193,7 +166,6 @@ def test_offload_wire_round_trip_counters(
     assert a.alive()
     assert len(got) == len(frames), a.cli("show errors")
     expect = check_wire(got, inners, outer, inner)
-    attempts = expect["compressed"][0] + expect["incompressible"][0]
     assert expect["compressed"][0] >= 3 * 2 * 5 and expect["incompressible"][0] >= 3 * 4
 
     wait_drained(a)
@@ -201,6 +173,7 @@ def test_offload_wire_round_trip_counters(
     try:
         # the same per-SA and node counters as the synchronous engines
         assert_send_counters(stats, outer, expect, len(frames))
+        attempts = engine_attempts(stats, expect)
         assert stats["/net/ipcomp/engine/compressdev/compress-clocks"].sum() == attempts
         # offload: every attempt went to the device and came back
         off = offload_sa(stats)
@@ -246,19 +219,9 @@ def test_offload_wire_round_trip_counters(
         stats.disconnect()
 
 
-def send_compressible(vpp: Any, n: int, name: str, outer: int = 4) -> list[bytes]:
-    import random
-
-    rng = random.Random(n)
-    inners = [inner_packet(4, 600, "text", i, rng) for i in range(n)]
-    frames = [ether(BCAST, 0x0800, p) for p in inners]
-    got = pg_replay(vpp, name, frames, "pg0", capture={"pg1": n + 8})["pg1"]
-    return outer_frames(got, outer, OUTER[outer][0])
-
-
 def test_queue_full_falls_back(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """A queue pair of 4 ops and frames of up to 256 packets: the device
     takes a few, the rest go to the software engine as "queue-full"; every
@@ -292,7 +255,7 @@ def test_queue_full_falls_back(
 @pytest.mark.parametrize("policy", ["fallback", "drop"])
 def test_missing_device(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
     policy: str,
 ) -> None:
     """A device that does not exist: EAL start fails with a clear message,
@@ -327,7 +290,7 @@ def test_missing_device(
 
 def test_device_failure_and_recovery(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0")
     setup_a(a, 4, "compressdev")
@@ -352,7 +315,7 @@ def test_device_failure_and_recovery(
 @pytest.mark.parametrize("device", DEVICES)
 def test_malformed_same_verdicts_as_software(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
     device: str,
 ) -> None:
     """The same 5,000 random/mutated IPComp packets into a VPP on the
@@ -410,7 +373,7 @@ def test_malformed_same_verdicts_as_software(
 
 def test_stats_names_match_readme_with_offload(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """With a compressdev section every documented /net/ipcomp name exists
     (the compressdev engine's per-engine entries too) and no other."""
@@ -441,7 +404,7 @@ def test_stats_names_match_readme_with_offload(
 
 def test_offload_with_worker(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """One worker: the device gets a queue pair per thread, the traffic runs
     on the worker's queue pair (row 1), the main thread's stays idle; wire
@@ -461,13 +424,13 @@ def test_offload_with_worker(
     got = outer_frames(got, 4, OUTER[4][0])
     assert len(got) == len(frames), a.cli("show errors")
     expect = check_wire(got, inners, 4, 4)
-    attempts = expect["compressed"][0] + expect["incompressible"][0]
     wait_drained(a)
     stats = stats_client(a)
     try:
         enq = stats["/net/ipcomp/offload/enqueued"]
         deq = stats["/net/ipcomp/offload/dequeued"]
         assert len(enq) == 2
+        attempts = engine_attempts(stats, expect)
         assert (int(enq[0][0]), int(enq[1][0])) == (0, attempts)
         assert (int(deq[0][0]), int(deq[1][0])) == (0, attempts)
         assert sa_counter(stats, "offload-hw", 0)[0] == attempts
@@ -481,7 +444,7 @@ def test_offload_with_worker(
 @pytest.mark.parametrize("af", [4, 6])
 def test_transport_mode_offload(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
     af: int,
 ) -> None:
     """Transport mode on both ends through compress_zlib0: the -post twin of
@@ -561,9 +524,9 @@ def test_transport_mode_offload(
 
 def test_delete_recreate_under_async_traffic(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
-    """Tunnels deleted and re-created while a stream runs through the device:
+    """Protection and SA removed and re-created while a stream runs through the device:
     VPP stays up, every packet that entered pg0 left pg1 or was dropped and
     counted, nothing is left on the device and no op or mbuf leaks."""
     import random
@@ -586,14 +549,13 @@ def test_delete_recreate_under_async_traffic(
     a.cli("packet-generator enable-stream churn")
     for _ in range(6):
         time.sleep(0.1)
-        a.cli("delete ipcomp tunnel ipcomp0")
+        # the protection and its SA go (packets meanwhile leave as plain
+        # ipip) and come back with a fresh SA (a new profile and xforms)
+        a.cli("ipcomp protect ipip0 del")
+        a.cli("ipcomp sa del id 0")
         time.sleep(0.05)
-        a.cli(f"create ipcomp tunnel src 192.168.1.1 dst 192.168.1.2 cpi {CPI} engine compressdev")
-        a.cli("set interface state ipcomp0 up")
-        a.cli("set interface unnumbered ipcomp0 use pg0")
-        # the route's path went with the old interface: re-point it
-        a.cli("ip route del 172.16.0.0/16 via ipcomp0")
-        a.cli("ip route add 172.16.0.0/16 via ipcomp0")
+        a.cli(f"ipcomp sa add local 192.168.1.1 peer 192.168.1.2 cpi {CPI} id 0 engine compressdev")
+        a.cli("ipcomp protect ipip0 sa-out 0 sa-in 0")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "Yes" in a.cli("show packet-generator"):
         time.sleep(0.2)
@@ -619,9 +581,71 @@ def test_delete_recreate_under_async_traffic(
         stats.disconnect()
 
 
+def test_sa_churn_under_traffic_frees_xforms(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """Regression: a private xform was never freed while any thread had ops
+    in flight, so SA churn under traffic reached the 256-xform cap and new
+    profiles silently ran in software (no-device).  Now a context whose ops
+    are on the device is released when the last one returns: after 300
+    delete/re-create cycles under a stream only the live xforms remain and
+    the last SA still runs on the device."""
+    import random
+    import time
+
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0")
+    setup_a(a, 4, "compressdev")
+    rng = random.Random(19)
+    inners = [inner_packet(4, 600, "text", i, rng) for i in range(20)]
+    pcap = Path(a.workdir) / "churn.pcap"
+    wrpcap(str(pcap), [Ether(ether(BCAST, 0x0800, p)) for p in inners])
+    a.cli(
+        "packet-generator new { name churn limit 2000000 rate 20000 node ethernet-input "
+        f"interface pg0 pcap {pcap} }}"
+    )
+    a.cli("packet-generator enable-stream churn")
+    time.sleep(0.2)
+    # one exec runs the four commands without a graph dispatch in between,
+    # so the SA (and its contexts) goes while its last ops are on the device
+    scripts = []
+    for level in (1, 2):
+        script = Path(a.workdir) / f"churn-{level}.cli"
+        script.write_text(
+            "ipcomp protect ipip0 del\n"
+            "ipcomp sa del id 0\n"
+            f"ipcomp sa add local 192.168.1.1 peer 192.168.1.2 cpi {CPI} id 0"
+            f" engine compressdev level {level}\n"
+            "ipcomp protect ipip0 sa-out 0 sa-in 0\n"
+        )
+        scripts.append(script)
+    for i in range(300):
+        a.cli(f"exec {scripts[i % 2]}")
+    a.cli("packet-generator disable-stream churn")
+    wait_drained(a)
+    time.sleep(1.5)  # the stats process releases contexts once a second
+    assert a.alive(), a.log_tail()
+    show = a.cli("show ipcomp offload")
+    xforms = int(show.split("xforms ")[1].split()[0])
+    # one decompress context and the last SA's compress context per thread
+    assert xforms <= 2 and "waiting for their ops 0" in show, show
+    got = send_compressible(a, 20, "after")
+    assert len(got) == 20
+    stats = stats_client(a)
+    try:
+        off = offload_sa(stats, 0)
+        assert off["offload-fallback-no-device"] == (0, 0), off
+        assert off["offload-hw"][0] >= 20, off
+    finally:
+        stats.disconnect()
+
+
 def test_fuzz_100k_offload(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """100,000 random/mutated IPComp packets (chained buffers too) at the
     decompressor on compress_isal0: VPP stays up, every packet is counted
@@ -647,12 +671,12 @@ def test_fuzz_100k_offload(
         print("fuzz 100k offload:", got, dev)
     finally:
         stats.disconnect()
-    assert v.alive() and "Tunnels: 1" in v.cli("show ipcomp")
+    assert v.alive() and "Protected tunnels: 1" in v.cli("show ipcomp")
 
 
 def test_config_errors_and_no_eal(
     vpp_factory: Callable[..., Any],
-    cdev_plugin: PluginBuild,
+    cdev_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """A bad compressdev option stops VPP at start-up with a message naming
     it; `no-eal` runs without a device (software fallback, "no-device")."""

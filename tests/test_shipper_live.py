@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ipcomp_traffic import BCAST, CPI, OUTER, ether, ip4_packet, make_traffic, setup_a
 from opensearch_fixture import OpenSearchNode, opensearch, request
 from plugin_vpp import PluginBuild, ipcomp_plugin, pg_replay, start_ipcomp_vpp
-from test_plugin_live import BCAST, CPI, OUTER, ether, ip4_packet, make_traffic, setup_a
 
 from vppcomp.exporter.metrics.collectors.ipcomp_api import ApiDirectory
 from vppcomp.exporter.shipper import backends

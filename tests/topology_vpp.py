@@ -1,49 +1,34 @@
 """Live topology scenarios shared by tests/test_topology_live.py and
-bench/topology_record_fixtures.py: the plugin build, one VPP compressing
+bench/topology_record_fixtures.py: one VPP compressing
 packet-generator traffic into an ipcomp tunnel, and two VPPs joined by memif
 with IPIP, GRE, VXLAN, IPsec and ipcomp tunnels."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 from plugin_vpp import cli_script
 
-from vppcomp.demo.plugin_build import ROOT, PluginBuild, build_ipcomp_plugin
-
 PG_RATE = 2000
-# The path of the traffic below: into pg0, routed into ipcomp0 (a midchain
-# adjacency), compressed, routed again by the outer header, out of pg1.
+# The path of the traffic below: into pg0, routed into ipip0 (a midchain
+# adjacency with ipip's rewrite), compressed (ipcomp protect), sent on the
+# tunnel-output (the midchain's stacked path, no second lookup), out of pg1.
 TRAFFIC_PATH = (
     "pg-input",
     "ip4-input",
     "ip4-lookup",
     "ip4-midchain",
     "ipcomp4-compress",
-    "ip4-lookup",
+    "tunnel-output",
     "ip4-rewrite",
     "pg1-output",
     "pg1-tx",
 )
 
 
-def build_plugin(prefix: Path) -> PluginBuild:
-    """The ipcomp plugin built against the VPP at ``prefix``. Works around
-    build_ipcomp_plugin failing on a second run (its search for the API JSON
-    can find its own earlier copy: SameFileError, after a good build)."""
-    try:
-        return build_ipcomp_plugin(prefix)
-    except shutil.SameFileError:
-        api_json = next((ROOT / ".build").glob("plugin-*/api/ipcomp.api.json"))
-        build_dir = api_json.parent.parent
-        plugin_so = next(build_dir.rglob("ipcomp_plugin.so"))
-        return PluginBuild(build_dir, plugin_so.parent, api_json.parent)
-
-
 def setup_compressing_vpp(vpp: Any) -> None:
-    """pg0 (inner, 10.0.0.1/24) -> ipcomp0 (CPI 300 to 192.0.2.2) -> pg1
+    """pg0 (inner, 10.0.0.1/24) -> ipip0 with ipcomp protect (CPI 300 to 192.0.2.2) -> pg1
     (outer, 192.0.2.1/24), and a packet-generator stream of compressible
     UDP packets entering pg0 at PG_RATE packets/s towards 172.16.0.0/16."""
     cli_script(
@@ -56,10 +41,12 @@ def setup_compressing_vpp(vpp: Any) -> None:
         set interface state pg0 up
         set interface state pg1 up
         ip neighbor pg1 192.0.2.2 02:00:00:00:00:02
-        create ipcomp tunnel src 192.0.2.1 dst 192.0.2.2 cpi 300
-        set interface state ipcomp0 up
-        set interface unnumbered ipcomp0 use pg0
-        ip route add 172.16.0.0/16 via ipcomp0
+        create ipip tunnel src 192.0.2.1 dst 192.0.2.2
+        ipcomp sa add local 192.0.2.1 peer 192.0.2.2 cpi 300 id 0
+        ipcomp protect ipip0 sa-out 0 sa-in 0
+        set interface state ipip0 up
+        set interface unnumbered ipip0 use pg0
+        ip route add 172.16.0.0/16 via ipip0
         packet-generator new {{ name topo limit 0 rate {PG_RATE} size 600-600 interface pg0 node ip4-input data {{ UDP: 10.0.0.2 -> 172.16.0.5 UDP: 1234 -> 5678 length 600 checksum 0 incrementing 1 }} }}
         packet-generator enable-stream topo
         """,  # noqa: E501 - one CLI command
@@ -89,4 +76,11 @@ def setup_tunnel_host(vpp: Any, role: str, socket: Path, ipcomp: bool) -> None:
         """,
     )
     if ipcomp:
-        cli_script(vpp, f"create ipcomp tunnel src {local} dst {peer} cpi 300")
+        # the ipip tunnel above, protected by IPComp
+        cli_script(
+            vpp,
+            f"""
+            ipcomp sa add local {local} peer {peer} cpi 300 id 0
+            ipcomp protect ipip0 sa-out 0 sa-in 0
+            """,
+        )

@@ -147,6 +147,11 @@ ipcomp_isal_decompress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t in_l
   switch (rv)
     {
     case ISAL_DECOMP_OK:
+      /* bytes after the final block are not part of any deflate stream:
+       * unread input, or whole bytes ISA-L read ahead into its bit buffer
+       * (fewer than 8 bits there are the last byte's padding) */
+      if (is->avail_in || is->read_in_length >= 8)
+	return IPCOMP_CODEC_CORRUPT;
       *out_len = is->total_out;
       return IPCOMP_CODEC_OK;
     case ISAL_OUT_OVERFLOW:

@@ -150,6 +150,9 @@ ipcomp_zlib_decompress (ipcomp_zlib_ctx_t *ctx, const uint8_t *in, uint32_t in_l
   switch (rv)
     {
     case Z_STREAM_END:
+      /* bytes after the final block are not part of any deflate stream */
+      if (zs->avail_in)
+	return IPCOMP_CODEC_CORRUPT;
       *out_len = out_cap - zs->avail_out;
       return IPCOMP_CODEC_OK;
     case Z_DATA_ERROR:

@@ -21,6 +21,13 @@ ipcomp_engine_register (const ipcomp_engine_t *reg)
   ASSERT (vec_len (im->engines) < IPCOMP_MAX_ENGINES);
   ASSERT ((reg->flags & IPCOMP_ENGINE_F_SYNC) ? reg->ops[IPCOMP_OP_COMPRESS] != 0 : 1);
   ASSERT ((reg->flags & IPCOMP_ENGINE_F_ASYNC) ? reg->enqueue && reg->dequeue : 1);
+  /* engine names are directories under /net/ipcomp/engine/, beside these */
+  if (!strcmp (reg->name, "calls") || !strcmp (reg->name, "clocks") ||
+      !strcmp (reg->name, "names") || strchr (reg->name, '/'))
+    {
+      clib_warning ("ipcomp: engine name '%s' is reserved", reg->name);
+      return ~0;
+    }
 
   vec_add2 (im->engines, e, 1);
   *e = *reg;
@@ -58,7 +65,8 @@ ipcomp_engine_best (void)
   return best;
 }
 
-static void
+/* The engine's gauges (SAs, priority, context bytes); main thread */
+void
 ipcomp_engine_set_gauges (ipcomp_engine_t *e)
 {
   if (e->gauge_sas == ~0)
@@ -97,8 +105,6 @@ ipcomp_profile_get (u32 engine_index, u8 level, u8 window_bits, u32 *profile_ind
       if (p->engine_index == engine_index && p->level == level && p->window_bits == window_bits)
 	{
 	  p->refcnt++;
-	  e->n_sas++;
-	  ipcomp_engine_set_gauges (e);
 	  *profile_index = p - im->profiles;
 	  return 0;
 	}
@@ -126,7 +132,6 @@ ipcomp_profile_get (u32 engine_index, u8 level, u8 window_bits, u32 *profile_ind
 	}
       ipcomp_engine_ctx_account (e, p->ctx_by_thread[i], 1);
     }
-  e->n_sas++;
   ipcomp_engine_set_gauges (e);
   *profile_index = p - im->profiles;
   return 0;
@@ -140,7 +145,6 @@ ipcomp_profile_put (u32 profile_index)
   ipcomp_engine_t *e = vec_elt_at_index (im->engines, p->engine_index);
   void **ctx;
 
-  e->n_sas--;
   if (--p->refcnt == 0)
     {
       /* callers hold the worker barrier: no thread uses these contexts */
@@ -164,8 +168,11 @@ ipcomp_engines_threads_init (vlib_main_t *vm)
   u32 n_threads = vlib_get_n_threads (), i, op;
   ipcomp_engine_t *e;
 
+  /* the names by engine_index: readers never infer an index */
+  im->engine_names = vlib_stats_add_string_vector ("/net/ipcomp/engine/names");
   vec_foreach (e, im->engines)
     {
+      vlib_stats_set_string_vector (&im->engine_names, e->index, "%s", e->name);
       vec_validate (e->decompress_ctx_by_thread, n_threads - 1);
       for (i = 0; i < n_threads; i++)
 	{
@@ -214,6 +221,8 @@ ipcomp_engines_update_gauges (void)
     {
       if (e->gauge_sas == ~0)
 	continue;
+      if (e->periodic)
+	e->periodic ();
       for (op = 0; op < IPCOMP_N_OPS; op++)
 	{
 	  u64 clocks = vlib_get_simple_counter (&im->engine_clocks[op], e->index);

@@ -101,12 +101,16 @@ typedef struct
   u32 flags;
   u8 max_level;
   u8 default_level;
+  u8 fast_level; /* the cheapest level that still compresses (level auto) */
   ipcomp_engine_ctx_new_fn_t *ctx_new;
   ipcomp_engine_ctx_free_fn_t *ctx_free;
   ipcomp_engine_ctx_size_fn_t *ctx_size;
   ipcomp_engine_sync_fn_t *ops[IPCOMP_N_OPS];
   ipcomp_engine_enqueue_fn_t *enqueue;
   ipcomp_engine_dequeue_fn_t *dequeue;
+  /* optional, once a second on the main thread (ipcomp-stats-process):
+   * gauges and deferred clean-up */
+  void (*periodic) (void);
 
   /* state, filled in by the registry */
   u32 index;
@@ -140,6 +144,7 @@ u32 ipcomp_engine_find (const char *name);
 u32 ipcomp_engine_best (void);
 int ipcomp_profile_get (u32 engine_index, u8 level, u8 window_bits, u32 *profile_index);
 void ipcomp_profile_put (u32 profile_index);
+void ipcomp_engine_set_gauges (ipcomp_engine_t *e);
 clib_error_t *ipcomp_engines_threads_init (vlib_main_t *vm);
 void ipcomp_engines_update_gauges (void);
 

@@ -63,8 +63,10 @@ typedef struct
   void *xform;	       /* device private xform, 0 when the device cannot */
   void *sw_ctx;	       /* the software fallback's context */
   u32 sw_engine_index; /* the software fallback engine */
+  u32 n_inflight;      /* ops on the device (its one thread writes it) */
   u8 op;
   u8 level;
+  u8 dead; /* freed by its owner while ops were in flight */
 } cdev_ctx_t;
 
 typedef struct
@@ -105,6 +107,7 @@ typedef struct
   cdev_per_thread_t *per_thread;
   u32 n_qps;
   u32 n_xforms;
+  cdev_ctx_t **dead_ctxs; /* freed while their ops were in flight */
 } cdev_main_t;
 
 /* device 0 of the offload counters (ipcomp_async.h) */
@@ -179,9 +182,14 @@ cdev_device_ok (u32 thread_index, cdev_per_thread_t *cpt, u32 sa_index)
   cdev_event (thread_index, IPCOMP_EVENT_DEVICE_RECOVERY, 0, sa_index, cdev_main.engine_index);
 }
 
-/* /net/ipcomp/engine/compressdev/inflight: all queue pairs */
-static_always_inline void
-cdev_inflight_gauge (void)
+static void cdev_ctx_release (cdev_ctx_t *c);
+
+/* Once a second from the ipcomp stats process (main thread): the
+ * /net/ipcomp/engine/compressdev/inflight gauge over all queue pairs (the
+ * workers never write the stats directory), and contexts freed while their
+ * ops were in flight, released once the last op came back. */
+static void
+cdev_periodic (void)
 {
   cdev_main_t *cm = &cdev_main;
   ipcomp_engine_t *e = vec_elt_at_index (ipcomp_main.engines, cm->engine_index);
@@ -192,6 +200,18 @@ cdev_inflight_gauge (void)
   vec_foreach (cpt, cm->per_thread)
     n += cpt->n_inflight;
   vlib_stats_set_gauge (e->gauge_inflight, n);
+
+  for (u32 i = 0; i < vec_len (cm->dead_ctxs);)
+    {
+      cdev_ctx_t *c = cm->dead_ctxs[i];
+      if (c->n_inflight)
+	{
+	  i++;
+	  continue;
+	}
+      cdev_ctx_release (c);
+      vec_del1 (cm->dead_ctxs, i);
+    }
 }
 
 /* --- device bring-up ----------------------------------------------------- */
@@ -211,6 +231,28 @@ cdev_eal_thread (void *arg)
   a->rv = rte_eal_init (a->argc, a->argv);
   a->err = a->rv < 0 ? rte_errno : 0;
   return 0;
+}
+
+/* Ops in the pool: every queue pair full, plus one dequeue burst per
+ * thread whose output is still being read, plus the per-lcore caches */
+static u32
+cdev_pool_elts (u32 n_threads)
+{
+  cdev_main_t *cm = &cdev_main;
+  return cm->num_ops ? cm->num_ops :
+		       n_threads * (cm->queue_size + VLIB_FRAME_SIZE + 2 * CDEV_POOL_CACHE) + 64;
+}
+
+/* EAL memory (--no-huge -m) for the pools of n_threads queue pairs: ops,
+ * two mbufs per op (mbuf-size data + headroom + the mbuf itself), a quarter
+ * more for the allocator, and 64 MB for the EAL and the PMD */
+static u32
+cdev_eal_mem_mb (u32 n_threads)
+{
+  cdev_main_t *cm = &cdev_main;
+  u64 per_op = 2 * ((u64) cm->mbuf_size + RTE_PKTMBUF_HEADROOM + 256) + 512;
+  u64 bytes = (u64) cdev_pool_elts (n_threads) * per_op;
+  return 64 + (u32) ((bytes + bytes / 4) >> 20);
 }
 
 static clib_error_t *
@@ -256,7 +298,7 @@ cdev_eal_start (void)
 	{
 	  vec_add1 (argv, (char *) format (0, "--no-huge%c", 0));
 	  vec_add1 (argv, (char *) format (0, "-m%c", 0));
-	  vec_add1 (argv, (char *) format (0, "128%c", 0));
+	  vec_add1 (argv, (char *) format (0, "%u%c", cdev_eal_mem_mb (vlib_get_n_threads ()), 0));
 	  vec_add1 (argv, (char *) format (0, "--no-pci%c", 0));
 	  if (cm->vdev)
 	    vec_add1 (argv, (char *) format (0, "--vdev=%s%c", cm->vdev, 0));
@@ -330,10 +372,7 @@ cdev_device_start (void)
     if (rte_compressdev_queue_pair_setup (dev_id, i, cm->queue_size, SOCKET_ID_ANY) < 0)
       return clib_error_return (0, "%s: queue pair %u setup failed", name, i);
 
-  /* every queue pair full, plus one dequeue burst per thread whose output
-   * is still being read */
-  n_elts = cm->num_ops ? cm->num_ops :
-			 n_threads * (cm->queue_size + VLIB_FRAME_SIZE + 2 * CDEV_POOL_CACHE) + 64;
+  n_elts = cdev_pool_elts (n_threads);
   cm->op_pool = rte_comp_op_pool_create ("ipcomp_ops", n_elts, CDEV_POOL_CACHE,
 					 sizeof (ipcomp_async_op_t), SOCKET_ID_ANY);
   if (!cm->op_pool)
@@ -478,24 +517,33 @@ cdev_ctx_new (u32 thread_index, ipcomp_op_type_t op, u8 level, u8 window_bits)
 }
 
 static void
+cdev_ctx_release (cdev_ctx_t *c)
+{
+  cdev_main_t *cm = &cdev_main;
+  ipcomp_engine_t *sw = vec_elt_at_index (ipcomp_main.engines, c->sw_engine_index);
+
+  if (c->xform && cm->dev_ok && rte_compressdev_private_xform_free (cm->dev_id, c->xform) == 0)
+    cm->n_xforms--;
+  sw->ctx_free (c->sw_ctx);
+  clib_mem_free (c);
+}
+
+/* Callers hold the barrier.  A context whose ops are still on the device
+ * (their buffers come back through it) lives on until the last returns:
+ * cdev_periodic releases it, so SA churn under traffic never leaks xforms. */
+static void
 cdev_ctx_free (void *ctx)
 {
   cdev_main_t *cm = &cdev_main;
   cdev_ctx_t *c = ctx;
-  ipcomp_engine_t *sw = vec_elt_at_index (ipcomp_main.engines, c->sw_engine_index);
 
-  /* callers hold the barrier; in-flight ops of this context may remain on
-   * the device: keep its xform (they are few and bounded by the device) */
-  if (c->xform && cm->dev_ok)
+  if (c->n_inflight)
     {
-      u32 t, busy = 0;
-      for (t = 0; t < vec_len (cm->per_thread); t++)
-	busy += cm->per_thread[t].n_inflight;
-      if (!busy && rte_compressdev_private_xform_free (cm->dev_id, c->xform) == 0)
-	cm->n_xforms--;
+      c->dead = 1;
+      vec_add1 (cm->dead_ctxs, c);
+      return;
     }
-  sw->ctx_free (c->sw_ctx);
-  clib_mem_free (c);
+  cdev_ctx_release (c);
 }
 
 static u32
@@ -664,6 +712,8 @@ cdev_enqueue (vlib_main_t *vm, ipcomp_async_frame_t *f)
     }
 
   cpt->n_inflight += enq;
+  for (i = 0; i < enq; i++)
+    ((cdev_ctx_t *) cdev_op_user (sent[i])->ctx)->n_inflight++;
   vlib_increment_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_ENQUEUED], ti, 0,
 				 enq);
   if (m > enq)
@@ -671,7 +721,6 @@ cdev_enqueue (vlib_main_t *vm, ipcomp_async_frame_t *f)
 				   0, m - enq);
   vlib_set_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_INFLIGHT], ti, 0,
 			   cpt->n_inflight);
-  cdev_inflight_gauge ();
   cdev_path_taken (ti, cpt, m > enq ? IPCOMP_FALLBACK_QUEUE_FULL : IPCOMP_FALLBACK_NONE,
 		   f->ops[0].sa_index);
   return enq == n ? 0 : -1;
@@ -716,6 +765,7 @@ cdev_dequeue (vlib_main_t *vm, u32 *n_inflight)
       u8 st = cop->status;
 
       *o = *cdev_op_user (cop);
+      ((cdev_ctx_t *) o->ctx)->n_inflight--;
       o->next = 0;
       o->t_dequeue = now;
       o->out = 0;
@@ -770,7 +820,6 @@ cdev_dequeue (vlib_main_t *vm, u32 *n_inflight)
 				   0, n_oos);
   vlib_set_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_INFLIGHT], ti, 0,
 			   cpt->n_inflight);
-  cdev_inflight_gauge ();
   return &cpt->done;
 }
 
@@ -787,9 +836,11 @@ ipcomp_compressdev_config (vlib_main_t *vm, unformat_input_t *input)
     .flags = IPCOMP_ENGINE_F_ASYNC | IPCOMP_ENGINE_F_SYNC,
     .max_level = 9,
     .default_level = 1,
+    .fast_level = 1,
     .ctx_new = cdev_ctx_new,
     .ctx_free = cdev_ctx_free,
     .ctx_size = cdev_ctx_size,
+    .periodic = cdev_periodic,
     .ops[IPCOMP_OP_COMPRESS] = cdev_sw_compress,
     .ops[IPCOMP_OP_DECOMPRESS] = cdev_sw_decompress,
     .enqueue = cdev_enqueue,
@@ -885,6 +936,8 @@ cdev_show_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd
       vlib_cli_output (vm, "  pools: ops in use %u, mbufs in use %u, held for -post %u",
 		       rte_mempool_in_use_count (cm->op_pool),
 		       rte_mempool_in_use_count (cm->mbuf_pool), held);
+      vlib_cli_output (vm, "  xforms %u (of %u), waiting for their ops %u", cm->n_xforms,
+		       CDEV_MAX_XFORMS, vec_len (cm->dead_ctxs));
     }
   if (!am->ready)
     return 0;

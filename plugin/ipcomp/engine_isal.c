@@ -51,6 +51,7 @@ ipcomp_isal_engine_init (vlib_main_t *vm)
     .flags = IPCOMP_ENGINE_F_SYNC,
     .max_level = IPCOMP_ISAL_LEVEL_MAX,
     .default_level = 1,
+    .fast_level = 0,
     .ctx_new = ipcomp_isal_engine_ctx_new,
     .ctx_free = ipcomp_isal_engine_ctx_free,
     .ctx_size = ipcomp_isal_engine_ctx_size,

@@ -51,6 +51,7 @@ ipcomp_zlib_engine_init (vlib_main_t *vm)
     .flags = IPCOMP_ENGINE_F_SYNC,
     .max_level = 9,
     .default_level = 1,
+    .fast_level = 1, /* zlib's level 0 stores */
     .ctx_new = ipcomp_zlib_engine_ctx_new,
     .ctx_free = ipcomp_zlib_engine_ctx_free,
     .ctx_size = ipcomp_zlib_engine_ctx_size,

@@ -74,6 +74,7 @@ ipcomp_main_loop_enter (vlib_main_t *vm)
 {
   ipcomp_main_t *im = &ipcomp_main;
   u32 n_threads = vlib_get_n_threads (), i;
+  u32 id_bits = n_threads > 1 ? max_log2 (n_threads) : 0;
   clib_error_t *err;
 
   vec_validate_aligned (im->per_thread, n_threads - 1, CLIB_CACHE_LINE_BYTES);
@@ -82,7 +83,9 @@ ipcomp_main_loop_enter (vlib_main_t *vm)
       ipcomp_per_thread_t *ptd = vec_elt_at_index (im->per_thread, i);
       ptd->scratch_in = clib_mem_alloc_aligned (IPCOMP_SCRATCH_SIZE, CLIB_CACHE_LINE_BYTES);
       ptd->scratch_out = clib_mem_alloc_aligned (IPCOMP_SCRATCH_SIZE, CLIB_CACHE_LINE_BYTES);
-      ptd->ip4_id = (u16) (i << 12);
+      ptd->ip4_id = 0;
+      ptd->ip4_id_mask = 0xffff >> id_bits;
+      ptd->ip4_id_base = id_bits ? (u16) (i << (16 - id_bits)) : 0;
     }
 
   if (ipcomp_default_engine_name)

@@ -17,13 +17,19 @@
 #include <ipcomp/ipcomp_wire.h>
 #include <ipcomp/engine.h>
 
-#define IPCOMP_PLUGIN_VERSION "0.1.0"
+#define IPCOMP_PLUGIN_VERSION "0.2.0"
 
 #define IPCOMP_DEFAULT_THRESHOLD	90 /* bytes, as Linux uses */
 #define IPCOMP_DEFAULT_MAX_DECOMPRESSED IPCOMP_MAX_IP_PACKET
 #define IPCOMP_DEFAULT_WINDOW_BITS	15
 #define IPCOMP_DEFAULT_TTL		64
 #define IPCOMP_LEVEL_DEFAULT		0xff /* the engine's default */
+#define IPCOMP_LEVEL_AUTO		0xfe /* by packet size: see ipcomp_sa_profile */
+/* level auto: payloads below this many bytes take the engine's fast level,
+ * the rest its default level (ISA-L: level 0 vs 1; level 1's dynamic
+ * Huffman tables cost ~6k clocks per call whatever the size, which only
+ * large packets repay) */
+#define IPCOMP_AUTO_SPLIT 4096
 #define IPCOMP_SCRATCH_SIZE		(IPCOMP_MAX_IP_PACKET + 256)
 
 /* Per-SA combined counters: [thread][sa_index], packets and bytes.
@@ -35,9 +41,9 @@
   _ (INCOMPRESSIBLE, "incompressible", "sent uncompressed: not smaller, payload bytes")            \
   _ (DECOMPRESSED_IN, "decompressed-in", "decompressed packets, IPComp header + deflate bytes")    \
   _ (DECOMPRESSED_OUT, "decompressed-out", "decompressed packets, restored payload bytes")         \
-  _ (RX_UNCOMPRESSED, "rx-uncompressed", "tunnel packets received without IPComp, inner bytes")    \
   _ (RX_ERRORS, "rx-errors", "received for this SA and dropped, IPComp header + data bytes")       \
-  _ (TX_ERRORS, "tx-errors", "dropped on the send side, payload bytes")
+  _ (TX_ERRORS, "tx-errors", "dropped on the send side, payload bytes")                           \
+  _ (BACKOFF, "backoff", "sent uncompressed by the adaptive back-off, payload bytes")
 
 typedef enum
 {
@@ -49,7 +55,7 @@ typedef enum
 
 typedef enum
 {
-  IPCOMP_SA_F_TUNNEL = (1 << 0),
+  IPCOMP_SA_F_TUNNEL = (1 << 0), /* attached to an ipcomp protect */
   IPCOMP_SA_F_TRANSPORT_ENABLED = (1 << 1),
 } ipcomp_sa_flags_t;
 
@@ -72,24 +78,29 @@ typedef struct
   u8 level;
   u8 window_bits;
   u8 ttl;
-  u32 profile_index;
+  u8 backoff; /* adaptive back-off on incompressible data (default on) */
+  u8 level_auto;
+  u32 profile_index;	   /* the SA's level (level auto: the large packets') */
+  u32 small_profile_index; /* level auto: the small packets' (fast level) */
 
-  /* tunnel mode */
+  /* tunnel mode: the protection and the ipip tunnel it is attached to */
   u32 tunnel_index;
   u32 sw_if_index;
+
+  /* transport mode: the interface it is enabled on, ~0 */
+  u32 transport_sw_if_index;
 } ipcomp_sa_t;
 
+/* IPComp protection of one point-to-point ipip tunnel (ipcomp_protect.c) */
 typedef struct
 {
-  u32 sw_if_index;
-  u32 hw_if_index;
-  u32 instance;
-  u32 sa_index;
-} ipcomp_tunnel_t;
+  u32 sw_if_index; /* the ipip tunnel */
+  u32 sa_out;	   /* SA index: compresses what the tunnel sends */
+  u32 sa_in;	   /* SA index: decompresses what the peer sends */
+  u8 is_ip6;	   /* outer family */
+} ipcomp_protect_t;
 
-/* Receive lookup key: who sent it to whom, in which table, with which CPI.
- * cpi == IPCOMP_CPI_ANY finds the tunnel SA for uncompressed IP-in-IP. */
-#define IPCOMP_CPI_ANY 0xffffffff
+/* Receive lookup key: who sent it to whom, in which table, with which CPI */
 typedef struct
 {
   ip46_address_t src;
@@ -98,21 +109,61 @@ typedef struct
   u32 cpi;
 } ipcomp_rx_key_t;
 
-/* Transport send lookup key */
+/* Transport send lookup key: the peer behind the interface the SA is
+ * enabled on (so the interface's table is the SA's) */
 typedef struct
 {
   ip46_address_t peer;
-  u32 fib_index;
+  u32 sw_if_index;
   u32 is_ip6;
 } ipcomp_tx_key_t;
+
+/* RFC 3173 section 3.3: CPI 1..63 are the well-known (IANA) values, 64..255
+ * are reserved for future use, 256..61439 negotiated, 61440..65535 private;
+ * 0 is not a CPI.  Refused: 0, 64..255 and anything above 16 bits. */
+static_always_inline int
+ipcomp_cpi_is_valid (u32 cpi)
+{
+  return cpi != 0 && (cpi < 64 || cpi > 255) && cpi <= 0xffff;
+}
+
+/* Adaptive back-off (RFC 3173 section 2.2), per SA and thread: after
+ * IPCOMP_BACKOFF_AFTER incompressible packets in a row the SA skips
+ * compression for 2^exp - 1 packets (exp grows by one per failed probe, up
+ * to IPCOMP_BACKOFF_MAX_EXP), then probes again; a packet that compresses
+ * resets both.  A mix of compressible and incompressible data rarely
+ * backs off; a stream of incompressible data soon costs (almost) nothing. */
+#define IPCOMP_BACKOFF_AFTER   4
+#define IPCOMP_BACKOFF_MAX_EXP 10
+typedef struct
+{
+  u16 skip; /* packets still to send uncompressed without trying */
+  u8 exp;
+  u8 fails; /* incompressible in a row, up to IPCOMP_BACKOFF_AFTER */
+} ipcomp_sa_thread_t;
 
 typedef struct
 {
   CLIB_CACHE_LINE_ALIGN_MARK (cacheline0);
+  ipcomp_sa_thread_t *sa_state; /* [sa_index] */
   u8 *scratch_in;
   u8 *scratch_out;
-  u16 ip4_id;
+  u16 ip4_id;	   /* counter */
+  u16 ip4_id_base; /* this thread's range of outer IPv4 identifications */
+  u16 ip4_id_mask;
+  /* data-path event rate limit */
+  f64 event_window_start;
+  u32 events_in_window;
 } ipcomp_per_thread_t;
+
+/* The next outer IPv4 identification: threads draw from disjoint ranges
+ * (the top bits are the thread index), so two workers never send the same
+ * id at once to one peer. */
+static_always_inline u16
+ipcomp_ip4_id_next (ipcomp_per_thread_t *ptd)
+{
+  return ptd->ip4_id_base | (ptd->ip4_id++ & ptd->ip4_id_mask);
+}
 
 /* Event ring record: see README.md, "Event ring" (64 bytes, little endian) */
 typedef enum
@@ -121,8 +172,8 @@ typedef enum
   IPCOMP_EVENT_SA_DEL = 2,
   IPCOMP_EVENT_ENGINE_FAILURE = 3,
   IPCOMP_EVENT_DECOMPRESS_FAILURE = 4,
-  IPCOMP_EVENT_TUNNEL_ADD = 5,
-  IPCOMP_EVENT_TUNNEL_DEL = 6,
+  IPCOMP_EVENT_TUNNEL_ADD = 5, /* ipcomp protect added to an ipip tunnel */
+  IPCOMP_EVENT_TUNNEL_DEL = 6, /* and removed */
   /* offload (issue 4): engine_index is the engine packets go to */
   IPCOMP_EVENT_DEVICE_FAILURE = 7,
   IPCOMP_EVENT_DEVICE_RECOVERY = 8,
@@ -148,19 +199,19 @@ typedef struct
 STATIC_ASSERT (sizeof (ipcomp_event_t) == 64, "event record is 64 bytes");
 
 #define IPCOMP_EVENT_RING_SIZE	 4096
-#define IPCOMP_EVENT_SCHEMA_VERS 1
+#define IPCOMP_EVENT_SCHEMA_VERS 2
+#define IPCOMP_EVENT_RATE	 100 /* data-path events per second per thread */
 
 typedef struct
 {
   u16 msg_id_base;
 
   ipcomp_sa_t *sas;
-  ipcomp_tunnel_t *tunnels;
+  ipcomp_protect_t *protects;
   uword *sa_index_by_id;
   uword *sa_index_by_rx_key;
   uword *sa_index_by_tx_key;
-  u32 *tunnel_index_by_sw_if_index;
-  u32 *tunnel_index_by_instance; /* hash-free: instance -> tunnel */
+  u32 *protect_index_by_sw_if_index;
 
   ipcomp_engine_t *engines;
   ipcomp_profile_t *profiles;
@@ -172,15 +223,13 @@ typedef struct
   vlib_combined_counter_main_t engine_calls[IPCOMP_N_OPS];
   vlib_simple_counter_main_t engine_clocks[IPCOMP_N_OPS];
   vlib_log2_histogram_main_t payload_hist[IPCOMP_N_OPS];
+  vlib_simple_counter_main_t events_suppressed; /* [thread][0] */
   vlib_stats_string_vector_t sa_names;
+  vlib_stats_string_vector_t engine_names; /* /net/ipcomp/engine/names [engine_index] */
   u32 events_ring_index;
   u32 gauge_n_sas;
   u32 gauge_n_tunnels;
   u8 stats_ready;
-
-  /* protocol registration state */
-  u8 ip4_registered;
-  u8 ip6_registered;
 
   u32 default_engine_index; /* ~0: best by priority */
 
@@ -214,12 +263,13 @@ typedef struct
   u8 window_bits;
   u32 threshold;
   u32 max_decompressed;
+  u8 no_backoff;
 } ipcomp_sa_args_t;
 
 void ipcomp_sa_args_default (ipcomp_sa_args_t *a);
 
 /* ipcomp_sa.c */
-int ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp);
+int ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp);
 int ipcomp_sa_del (u32 sa_index);
 u32 ipcomp_sa_find_by_id (u32 id);
 int ipcomp_sa_transport_enable_disable (u32 sa_index, u32 sw_if_index, int enable);
@@ -230,20 +280,18 @@ ipcomp_sa_get (u32 sa_index)
   return pool_elt_at_index (ipcomp_main.sas, sa_index);
 }
 
-/* ipcomp_tunnel.c */
-int ipcomp_tunnel_create (const ipcomp_sa_args_t *a, u32 instance, u32 *sw_if_indexp);
-int ipcomp_tunnel_delete (u32 sw_if_index);
-void ipcomp_protocols_register (u8 is_ip6, u8 with_ipip);
-
-static_always_inline ipcomp_tunnel_t *
-ipcomp_tunnel_get_by_sw_if_index (u32 sw_if_index)
+/* The profile (engine, level, window) that compresses a payload of len */
+static_always_inline u32
+ipcomp_sa_profile (const ipcomp_sa_t *sa, u32 len)
 {
-  ipcomp_main_t *im = &ipcomp_main;
-  if (sw_if_index >= vec_len (im->tunnel_index_by_sw_if_index) ||
-      im->tunnel_index_by_sw_if_index[sw_if_index] == ~0)
-    return 0;
-  return pool_elt_at_index (im->tunnels, im->tunnel_index_by_sw_if_index[sw_if_index]);
+  return (sa->level_auto && len < IPCOMP_AUTO_SPLIT) ? sa->small_profile_index :
+						       sa->profile_index;
 }
+
+/* ipcomp_protect.c */
+int ipcomp_protect_add (u32 sw_if_index, u32 sa_out, u32 sa_in);
+int ipcomp_protect_del (u32 sw_if_index);
+ipcomp_protect_t *ipcomp_protect_get_by_sw_if_index (u32 sw_if_index);
 
 /* ipcomp_stats.c */
 clib_error_t *ipcomp_stats_init (vlib_main_t *vm);
@@ -270,8 +318,7 @@ ipcomp_hist_add (vlib_log2_histogram_main_t *hm, u32 thread_index, u64 value)
 
 /* format */
 format_function_t format_ipcomp_sa;
-format_function_t format_ipcomp_tunnel;
-format_function_t format_ipcomp_tunnel_name;
+format_function_t format_ipcomp_protect;
 format_function_t format_ipcomp_event;
 
 #endif /* included_ipcomp_h */

@@ -42,6 +42,7 @@ ipcomp_sa_params_decode (const vl_api_ipcomp_sa_params_t *in, ipcomp_sa_args_t *
     a->threshold = ntohl (in->threshold);
   if (in->max_decompressed)
     a->max_decompressed = ntohl (in->max_decompressed);
+  a->no_backoff = in->no_backoff;
   return 0;
 }
 
@@ -59,78 +60,63 @@ ipcomp_sa_params_encode (u32 sa_index, vl_api_ipcomp_sa_params_t *out)
   ip_address_encode (&sa->peer, t, &out->peer);
   out->table_id = htonl (sa->table_id);
   strncpy ((char *) out->engine, e->name, sizeof (out->engine) - 1);
-  out->level = sa->level;
+  out->level = sa->level_auto ? IPCOMP_LEVEL_AUTO : sa->level;
   out->window_bits = sa->window_bits;
   out->threshold = htonl (sa->threshold);
   out->max_decompressed = htonl (sa->max_decompressed);
+  out->no_backoff = !sa->backoff;
 }
 
 static void
-vl_api_ipcomp_tunnel_create_t_handler (vl_api_ipcomp_tunnel_create_t *mp)
+vl_api_ipcomp_protect_update_t_handler (vl_api_ipcomp_protect_update_t *mp)
 {
-  vl_api_ipcomp_tunnel_create_reply_t *rmp;
-  u32 sw_if_index = ~0, sa_id = ~0, sa_index = ~0;
-  u8 engine[33];
-  ipcomp_sa_args_t a;
-  int rv;
-
-  rv = ipcomp_sa_params_decode (&mp->sa, &a, engine);
-  if (!rv)
-    rv = ipcomp_tunnel_create (&a, ntohl (mp->instance), &sw_if_index);
-  if (!rv)
-    {
-      ipcomp_tunnel_t *t = ipcomp_tunnel_get_by_sw_if_index (sw_if_index);
-      sa_index = t->sa_index;
-      sa_id = ipcomp_sa_get (sa_index)->id;
-    }
-
-  REPLY_MACRO2 (VL_API_IPCOMP_TUNNEL_CREATE_REPLY, ({
-		  rmp->sw_if_index = htonl (sw_if_index);
-		  rmp->sa_id = htonl (sa_id);
-		  rmp->sa_index = htonl (sa_index);
-		}));
+  vl_api_ipcomp_protect_update_reply_t *rmp;
+  int rv = ipcomp_protect_add (ntohl (mp->sw_if_index), ipcomp_sa_find_by_id (ntohl (mp->sa_out)),
+			       ipcomp_sa_find_by_id (ntohl (mp->sa_in)));
+  REPLY_MACRO (VL_API_IPCOMP_PROTECT_UPDATE_REPLY);
 }
 
 static void
-vl_api_ipcomp_tunnel_delete_t_handler (vl_api_ipcomp_tunnel_delete_t *mp)
+vl_api_ipcomp_protect_del_t_handler (vl_api_ipcomp_protect_del_t *mp)
 {
-  vl_api_ipcomp_tunnel_delete_reply_t *rmp;
-  int rv = ipcomp_tunnel_delete (ntohl (mp->sw_if_index));
-  REPLY_MACRO (VL_API_IPCOMP_TUNNEL_DELETE_REPLY);
+  vl_api_ipcomp_protect_del_reply_t *rmp;
+  int rv = ipcomp_protect_del (ntohl (mp->sw_if_index));
+  REPLY_MACRO (VL_API_IPCOMP_PROTECT_DEL_REPLY);
 }
 
 static void
-ipcomp_send_tunnel_details (ipcomp_tunnel_t *t, vl_api_registration_t *reg, u32 context)
+ipcomp_send_protect_details (ipcomp_protect_t *p, vl_api_registration_t *reg, u32 context)
 {
-  vl_api_ipcomp_tunnel_details_t *rmp = vl_msg_api_alloc_zero (sizeof (*rmp));
-  rmp->_vl_msg_id = htons (VL_API_IPCOMP_TUNNEL_DETAILS + ipcomp_main.msg_id_base);
+  vl_api_ipcomp_protect_details_t *rmp = vl_msg_api_alloc_zero (sizeof (*rmp));
+  rmp->_vl_msg_id = htons (VL_API_IPCOMP_PROTECT_DETAILS + ipcomp_main.msg_id_base);
   rmp->context = context;
-  rmp->sw_if_index = htonl (t->sw_if_index);
-  rmp->instance = htonl (t->instance);
-  rmp->sa_index = htonl (t->sa_index);
-  ipcomp_sa_params_encode (t->sa_index, &rmp->sa);
+  rmp->sw_if_index = htonl (p->sw_if_index);
+  rmp->sa_out = htonl (ipcomp_sa_get (p->sa_out)->id);
+  rmp->sa_in = htonl (ipcomp_sa_get (p->sa_in)->id);
+  rmp->sa_out_index = htonl (p->sa_out);
+  rmp->sa_in_index = htonl (p->sa_in);
   vl_api_send_msg (reg, (u8 *) rmp);
 }
 
 static void
-vl_api_ipcomp_tunnel_dump_t_handler (vl_api_ipcomp_tunnel_dump_t *mp)
+vl_api_ipcomp_protect_dump_t_handler (vl_api_ipcomp_protect_dump_t *mp)
 {
   ipcomp_main_t *im = &ipcomp_main;
   vl_api_registration_t *reg = vl_api_client_index_to_registration (mp->client_index);
   u32 sw_if_index = ntohl (mp->sw_if_index);
-  ipcomp_tunnel_t *t;
+  ipcomp_protect_t *p;
 
   if (!reg)
     return;
   if (sw_if_index != ~0)
     {
-      t = ipcomp_tunnel_get_by_sw_if_index (sw_if_index);
-      if (t)
-	ipcomp_send_tunnel_details (t, reg, mp->context);
+      p = ipcomp_protect_get_by_sw_if_index (sw_if_index);
+      if (p)
+	ipcomp_send_protect_details (p, reg, mp->context);
       return;
     }
-  pool_foreach (t, im->tunnels)
-    ipcomp_send_tunnel_details (t, reg, mp->context);
+  pool_foreach (p, im->protects)
+    ipcomp_send_protect_details (p, reg, mp->context);
 }
 
 static void
@@ -144,7 +130,7 @@ vl_api_ipcomp_sa_add_t_handler (vl_api_ipcomp_sa_add_t *mp)
 
   rv = ipcomp_sa_params_decode (&mp->sa, &a, engine);
   if (!rv)
-    rv = ipcomp_sa_add (&a, 0, &sa_index);
+    rv = ipcomp_sa_add (&a, &sa_index);
   if (!rv)
     sa_id = ipcomp_sa_get (sa_index)->id;
 
@@ -174,7 +160,8 @@ ipcomp_send_sa_details (u32 sa_index, vl_api_registration_t *reg, u32 context)
   ipcomp_sa_params_encode (sa_index, &rmp->sa);
   rmp->is_tunnel = (sa->flags & IPCOMP_SA_F_TUNNEL) != 0;
   rmp->transport_enabled = (sa->flags & IPCOMP_SA_F_TRANSPORT_ENABLED) != 0;
-  rmp->sw_if_index = htonl (sa->sw_if_index);
+  rmp->sw_if_index =
+    htonl ((sa->flags & IPCOMP_SA_F_TUNNEL) ? sa->sw_if_index : sa->transport_sw_if_index);
   vl_api_send_msg (reg, (u8 *) rmp);
 }
 

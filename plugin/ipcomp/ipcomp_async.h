@@ -193,9 +193,22 @@ ipcomp_async_step (vlib_main_t *vm, ipcomp_engine_t *e, void *ctx, vlib_buffer_t
   if (!is_post)
     {
       ipcomp_async_per_thread_t *apt = vec_elt_at_index (am->per_thread, thread_index);
-      ipcomp_async_op_t *o = &apt->pending.ops[apt->pending.n_ops++];
+      ipcomp_async_op_t *o;
+      if (PREDICT_FALSE (apt->pending.n_ops && apt->engine_index != e->index))
+	{
+	  /* one asynchronous engine per frame: this frame's ops are another
+	   * engine's, so this packet takes its software fallback now, counted
+	   * as a full queue */
+	  u64 t0;
+	  vlib_increment_combined_counter (&am->sa_counters[IPCOMP_OFFLOAD_SA_QUEUE_FULL],
+					   thread_index, sa_index, 1, len);
+	  t0 = clib_cpu_time_now ();
+	  rv = e->ops[op](ctx, in, len, out, cap, out_len);
+	  *dt = clib_cpu_time_now () - t0;
+	  return rv;
+	}
+      o = &apt->pending.ops[apt->pending.n_ops++];
       ASSERT (apt->pending.n_ops <= VLIB_FRAME_SIZE);
-      ASSERT (apt->pending.n_ops == 1 || apt->engine_index == e->index);
       apt->engine_index = e->index;
       o->buffer_index = vlib_get_buffer_index (vm, b);
       o->sa_index = sa_index;

@@ -5,12 +5,11 @@
 /*
  * ipcomp_cli.c: debug CLI.
  *
- *   create ipcomp tunnel src <addr> dst <addr> cpi <n> [instance <n>] [<sa options>]
- *   delete ipcomp tunnel <interface>
  *   ipcomp sa add local <addr> peer <addr> cpi <n> [id <n>] [<sa options>]
  *   ipcomp sa del id <n>
+ *   ipcomp protect <ipip-interface> sa-out <id> sa-in <id> | del
  *   ipcomp transport <interface> sa <id> [disable]
- *   show ipcomp [tunnel|sa|engines] [verbose]
+ *   show ipcomp [protect|sa|engines] [verbose]
  *
  * <sa options>: table-id <n> engine <name> level <n> window-bits <9..15>
  *               threshold <bytes> max-decompressed <bytes>
@@ -28,11 +27,18 @@ ipcomp_rv_str (int rv)
     case VNET_API_ERROR_INVALID_SRC_ADDRESS:
       return "local and peer addresses are required";
     case VNET_API_ERROR_INVALID_VALUE:
-      return "invalid window-bits (9..15) or not a transport SA";
+      return "invalid window-bits (9..15) or the SA protects a tunnel";
     case VNET_API_ERROR_INVALID_VALUE_2:
-      return "max-decompressed out of range (64..65535)";
+      return "max-decompressed out of range (64..65535), or the SA's addresses or table "
+	     "are not the tunnel's";
     case VNET_API_ERROR_INVALID_VALUE_3:
       return "level not supported by the engine";
+    case VNET_API_ERROR_INVALID_VALUE_4:
+      return "cpi 0 and 64..255 are reserved (RFC 3173 section 3.3)";
+    case VNET_API_ERROR_INVALID_SW_IF_INDEX:
+      return "not an ipip tunnel";
+    case VNET_API_ERROR_INVALID_INTERFACE:
+      return "only point-to-point ipip tunnels can be protected";
     case VNET_API_ERROR_NO_SUCH_FIB:
       return "no such table";
     case VNET_API_ERROR_NO_SUCH_ENTRY:
@@ -40,9 +46,9 @@ ipcomp_rv_str (int rv)
     case VNET_API_ERROR_ADDRESS_IN_USE:
       return "an SA with these addresses and CPI exists";
     case VNET_API_ERROR_TUNNEL_EXIST:
-      return "a tunnel between these addresses exists (or the SA belongs to a tunnel)";
+      return "the SA protects a tunnel: remove the protection first";
     case VNET_API_ERROR_INSTANCE_IN_USE:
-      return "instance or SA in use";
+      return "the SA is in use (transport mode on an interface, or another tunnel)";
     case VNET_API_ERROR_FEATURE_DISABLED:
       return "ipcomp is not initialised yet";
     case VNET_API_ERROR_INIT_FAILED:
@@ -64,9 +70,14 @@ ipcomp_unformat_sa_option (unformat_input_t *i, ipcomp_sa_args_t *a)
       vec_add1 (a->engine, 0);
       return 1;
     }
+  if (unformat (i, "level auto"))
+    {
+      a->level = IPCOMP_LEVEL_AUTO;
+      return 1;
+    }
   if (unformat (i, "level %u", &v))
     {
-      a->level = v > 254 ? 254 : v;
+      a->level = v > 253 ? 253 : v;
       return 1;
     }
   if (unformat (i, "window-bits %u", &v))
@@ -80,6 +91,11 @@ ipcomp_unformat_sa_option (unformat_input_t *i, ipcomp_sa_args_t *a)
     return 1;
   if (unformat (i, "id %u", &a->id))
     return 1;
+  if (unformat (i, "no-backoff"))
+    {
+      a->no_backoff = 1;
+      return 1;
+    }
   return 0;
 }
 
@@ -92,93 +108,15 @@ ipcomp_parse_endpoints_check (ipcomp_sa_args_t *a, ip_address_t *l, ip_address_t
     return clib_error_return (0, "endpoints of different address families");
   if (cpi > 0xffff)
     return clib_error_return (0, "cpi is 16 bits");
+  if (!ipcomp_cpi_is_valid (cpi))
+    return clib_error_return (0, "cpi %u is reserved (RFC 3173 section 3.3: not 0, not 64..255)",
+			      cpi);
   a->is_ip6 = ip_addr_version (l) == AF_IP6;
   ip_address_to_46 (l, &a->local);
   ip_address_to_46 (p, &a->peer);
   a->cpi = cpi;
   return 0;
 }
-
-static clib_error_t *
-create_ipcomp_tunnel_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
-{
-  unformat_input_t _line, *line = &_line;
-  ip_address_t src = {}, dst = {};
-  u32 cpi = ~0, instance = ~0, sw_if_index;
-  ipcomp_sa_args_t a;
-  clib_error_t *err = 0;
-  int rv;
-
-  ipcomp_sa_args_default (&a);
-  if (!unformat_user (input, unformat_line_input, line))
-    return clib_error_return (0, "expected: src <addr> dst <addr> cpi <n>");
-
-  while (unformat_check_input (line) != UNFORMAT_END_OF_INPUT)
-    {
-      if (unformat (line, "src %U", unformat_ip_address, &src))
-	;
-      else if (unformat (line, "dst %U", unformat_ip_address, &dst))
-	;
-      else if (unformat (line, "cpi %u", &cpi))
-	;
-      else if (unformat (line, "instance %u", &instance))
-	;
-      else if (ipcomp_unformat_sa_option (line, &a))
-	;
-      else
-	{
-	  err = clib_error_return (0, "unknown input '%U'", format_unformat_error, line);
-	  goto done;
-	}
-    }
-  if (cpi == ~0)
-    {
-      err = clib_error_return (0, "cpi is required");
-      goto done;
-    }
-  if ((err = ipcomp_parse_endpoints_check (&a, &src, &dst, cpi)))
-    goto done;
-
-  rv = ipcomp_tunnel_create (&a, instance, &sw_if_index);
-  if (rv)
-    err = clib_error_return (0, "%s (%d)", ipcomp_rv_str (rv), rv);
-  else
-    vlib_cli_output (vm, "%U", format_vnet_sw_if_index_name, vnet_get_main (), sw_if_index);
-
-done:
-  vec_free (a.engine);
-  unformat_free (line);
-  return err;
-}
-
-VLIB_CLI_COMMAND (create_ipcomp_tunnel_command, static) = {
-  .path = "create ipcomp tunnel",
-  .short_help = "create ipcomp tunnel src <addr> dst <addr> cpi <n> [instance <n>] "
-		"[table-id <n>] [engine <name>] [level <n>] [window-bits <9..15>] "
-		"[threshold <bytes>] [max-decompressed <bytes>] [id <n>]",
-  .function = create_ipcomp_tunnel_command_fn,
-};
-
-static clib_error_t *
-delete_ipcomp_tunnel_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
-{
-  u32 sw_if_index = ~0;
-  int rv;
-
-  if (!unformat (input, "%U", unformat_vnet_sw_interface, vnet_get_main (), &sw_if_index) &&
-      !unformat (input, "sw_if_index %u", &sw_if_index))
-    return clib_error_return (0, "interface required");
-  rv = ipcomp_tunnel_delete (sw_if_index);
-  if (rv)
-    return clib_error_return (0, "%s (%d)", ipcomp_rv_str (rv), rv);
-  return 0;
-}
-
-VLIB_CLI_COMMAND (delete_ipcomp_tunnel_command, static) = {
-  .path = "delete ipcomp tunnel",
-  .short_help = "delete ipcomp tunnel <interface>",
-  .function = delete_ipcomp_tunnel_command_fn,
-};
 
 static clib_error_t *
 ipcomp_sa_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
@@ -224,7 +162,7 @@ ipcomp_sa_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command
 	}
       if ((err = ipcomp_parse_endpoints_check (&a, &local, &peer, cpi)))
 	goto done;
-      rv = ipcomp_sa_add (&a, 0, &sa_index);
+      rv = ipcomp_sa_add (&a, &sa_index);
       if (rv)
 	err = clib_error_return (0, "%s (%d)", ipcomp_rv_str (rv), rv);
       else
@@ -249,8 +187,8 @@ done:
 VLIB_CLI_COMMAND (ipcomp_sa_command, static) = {
   .path = "ipcomp sa",
   .short_help = "ipcomp sa add local <addr> peer <addr> cpi <n> [id <n>] [table-id <n>] "
-		"[engine <name>] [level <n>] [window-bits <9..15>] [threshold <bytes>] "
-		"[max-decompressed <bytes>] | ipcomp sa del id <n>",
+		"[engine <name>] [level <n>|auto] [window-bits <9..15>] [threshold <bytes>] "
+		"[max-decompressed <bytes>] [no-backoff] | ipcomp sa del id <n>",
   .function = ipcomp_sa_command_fn,
 };
 
@@ -287,17 +225,59 @@ VLIB_CLI_COMMAND (ipcomp_transport_command, static) = {
 };
 
 static clib_error_t *
+ipcomp_protect_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
+{
+  u32 sw_if_index = ~0, out_id = ~0, in_id = ~0;
+  int is_del = 0, rv;
+
+  while (unformat_check_input (input) != UNFORMAT_END_OF_INPUT)
+    {
+      if (unformat (input, "sa-out %u", &out_id))
+	;
+      else if (unformat (input, "sa-in %u", &in_id))
+	;
+      else if (unformat (input, "del"))
+	is_del = 1;
+      else if (unformat (input, "%U", unformat_vnet_sw_interface, vnet_get_main (), &sw_if_index))
+	;
+      else
+	return clib_error_return (0, "unknown input '%U'", format_unformat_error, input);
+    }
+  if (sw_if_index == ~0)
+    return clib_error_return (0, "an ipip tunnel interface is required");
+  if (is_del)
+    rv = ipcomp_protect_del (sw_if_index);
+  else
+    {
+      if (out_id == ~0 || in_id == ~0)
+	return clib_error_return (0, "sa-out <id> and sa-in <id> are required");
+      rv = ipcomp_protect_add (sw_if_index, ipcomp_sa_find_by_id (out_id),
+			       ipcomp_sa_find_by_id (in_id));
+    }
+  if (rv)
+    return clib_error_return (0, "%s (%d)", ipcomp_rv_str (rv), rv);
+  return 0;
+}
+
+VLIB_CLI_COMMAND (ipcomp_protect_command, static) = {
+  .path = "ipcomp protect",
+  .short_help = "ipcomp protect <ipip-interface> sa-out <id> sa-in <id> | "
+		"ipcomp protect <ipip-interface> del",
+  .function = ipcomp_protect_command_fn,
+};
+
+static clib_error_t *
 show_ipcomp_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
 {
   ipcomp_main_t *im = &ipcomp_main;
   int show_tunnels = 0, show_sas = 0, show_engines = 0, verbose = 0;
   ipcomp_engine_t *e;
-  ipcomp_tunnel_t *t;
+  ipcomp_protect_t *p;
   u32 sa_index;
 
   while (unformat_check_input (input) != UNFORMAT_END_OF_INPUT)
     {
-      if (unformat (input, "tunnel"))
+      if (unformat (input, "protect"))
 	show_tunnels = 1;
       else if (unformat (input, "sa"))
 	show_sas = 1;
@@ -313,9 +293,9 @@ show_ipcomp_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_comma
 
   if (show_tunnels)
     {
-      vlib_cli_output (vm, "Tunnels: %u", pool_elts (im->tunnels));
-      pool_foreach (t, im->tunnels)
-	vlib_cli_output (vm, "%U", format_ipcomp_tunnel, t, 1);
+      vlib_cli_output (vm, "Protected tunnels: %u", pool_elts (im->protects));
+      pool_foreach (p, im->protects)
+	vlib_cli_output (vm, "%U", format_ipcomp_protect, p, 0);
     }
   if (show_sas)
     {
@@ -336,6 +316,6 @@ show_ipcomp_command_fn (vlib_main_t *vm, unformat_input_t *input, vlib_cli_comma
 
 VLIB_CLI_COMMAND (show_ipcomp_command, static) = {
   .path = "show ipcomp",
-  .short_help = "show ipcomp [tunnel|sa|engines]",
+  .short_help = "show ipcomp [protect|sa|engines]",
   .function = show_ipcomp_command_fn,
 };

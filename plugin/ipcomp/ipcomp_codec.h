@@ -23,7 +23,7 @@ typedef enum
   /* compress: the output would not be smaller than out_cap allows;
    * decompress: the output exceeds out_cap (compression bomb) */
   IPCOMP_CODEC_NO_SPACE = 1,
-  /* decompress: invalid deflate stream */
+  /* decompress: invalid deflate stream, or bytes after its final block */
   IPCOMP_CODEC_CORRUPT = 2,
   /* decompress: input ended before the final block */
   IPCOMP_CODEC_TRUNCATED = 3,

@@ -5,11 +5,12 @@
 /*
  * ipcomp_compress_node.c: the send side.
  *
- *  ipcomp4-compress / ipcomp6-compress: L3 output end node of ipcomp tunnel
- *    interfaces (by outer family).  Compresses the whole inner packet,
- *    prepends outer IP + IPComp headers, hands the packet to the outer
- *    table's lookup.  Packets below the SA's threshold, packets that do not
- *    shrink and IPComp packets go out as plain IP-in-IP (RFC 3173 2.2).
+ *  ipcomp4-compress / ipcomp6-compress: output features (ip4-output and
+ *    ip6-output arcs) of an ipip tunnel with ipcomp protection, by outer
+ *    family (ipcomp_protect.c); they run after ipip's midchain rewrite.  Compresses the whole inner packet behind
+ *    ipip's outer header and inserts the IPComp header; packets below the
+ *    SA's threshold, packets that do not shrink, IPComp packets and GSO
+ *    packets go out as the plain IP-in-IP ipip built (RFC 3173 2.2).
  *
  *  ipcomp4-transport-compress / ipcomp6-transport-compress: output features
  *    (ip4-output / ip6-output) for transport mode: compress the IP payload
@@ -31,14 +32,14 @@
   _ (NESTED, nested, INFO, "IPComp payload, sent uncompressed")                                    \
   _ (NOT_FOR_SA, not_for_sa, INFO, "transport: no SA for the source and destination, passed")      \
   _ (FRAGMENT, fragment, INFO, "transport: fragment or extension header, passed uncompressed")     \
-  _ (NO_TUNNEL, no_tunnel, ERROR, "no ipcomp tunnel on the interface")                             \
+  _ (NO_TUNNEL, no_tunnel, ERROR, "no ipcomp protection on the interface or adjacency")           \
   _ (BAD_INNER, bad_inner, ERROR, "not an IPv4 or IPv6 packet")                                    \
   _ (ENGINE, engine, ERROR, "compression engine failure")                                          \
-  _ (NO_HEADROOM, no_headroom, ERROR, "no buffer headroom for the outer header")                   \
   _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
-  _ (TOO_BIG, too_big, ERROR, "outer packet would exceed 65535 bytes")                             \
-  _ (GSO, gso, ERROR, "GSO packets are not supported")                                             \
-  _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")
+  _ (TOO_BIG, too_big, INFO, "inner packet above 65535 bytes with outer header, sent uncompressed") \
+  _ (GSO, gso, INFO, "GSO packet, sent uncompressed (segmented later)")                            \
+  _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")              \
+  _ (BACKOFF, backoff, INFO, "adaptive back-off: sent uncompressed without trying")
 
 typedef enum
 {
@@ -60,8 +61,6 @@ static vlib_error_desc_t ipcomp_compress_error_counters[] = {
 typedef enum
 {
   IPCOMP_COMPRESS_NEXT_DROP,
-  IPCOMP_COMPRESS_NEXT_IP4_LOOKUP,
-  IPCOMP_COMPRESS_NEXT_IP6_LOOKUP,
   IPCOMP_COMPRESS_N_NEXT,
 } ipcomp_compress_next_t;
 
@@ -112,8 +111,10 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
 {
   ipcomp_main_t *im = &ipcomp_main;
   ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
-  void *ctx = pool_elt_at_index (im->profiles, sa->profile_index)->ctx_by_thread[thread_index];
+  void *ctx =
+    pool_elt_at_index (im->profiles, ipcomp_sa_profile (sa, len))->ctx_by_thread[thread_index];
   u32 budget, clen = 0;
+  ipcomp_sa_thread_t *st;
   const u8 *in;
   u64 t0, dt;
   int rv;
@@ -128,6 +129,16 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
       vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
 				       sa_index, 1, len);
       return IPCOMP_COMPRESS_ERROR_BYPASS;
+    }
+
+  st = vec_elt_at_index (ptd->sa_state, sa_index);
+  if (!is_post && st->skip)
+    {
+      /* backing off: this SA's recent data did not compress */
+      st->skip--;
+      vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BACKOFF], thread_index,
+				       sa_index, 1, len);
+      return IPCOMP_COMPRESS_ERROR_BACKOFF;
     }
 
   in = ipcomp_buffer_linear (vm, b, offset, len, ptd->scratch_in);
@@ -161,8 +172,17 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     {
       vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_INCOMPRESSIBLE],
 				       thread_index, sa_index, 1, len);
+      if (sa->backoff && ++st->fails >= IPCOMP_BACKOFF_AFTER)
+	{
+	  st->fails = IPCOMP_BACKOFF_AFTER;
+	  if (st->exp < IPCOMP_BACKOFF_MAX_EXP)
+	    st->exp++;
+	  st->skip = (1 << st->exp) - 1;
+	}
       return IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE;
     }
+  if (rv == IPCOMP_CODEC_OK)
+    st->exp = st->fails = 0;
   if (PREDICT_FALSE (rv != IPCOMP_CODEC_OK))
     return IPCOMP_COMPRESS_ERROR_ENGINE;
 
@@ -203,13 +223,14 @@ ipcomp_compress_failed (u32 thread_index, u32 error, ipcomp_sa_t *sa, u32 sa_ind
 		       dst, sa->cpi, len, sa->engine_index);
 }
 
-/* Tunnel mode */
+/* Tunnel mode: the next node of a protected ipip tunnel's midchain
+ * adjacencies.  The buffer starts at the outer header ipip wrote; the inner
+ * packet follows it. */
 static_always_inline uword
 ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame, int is_ip6,
 			int is_post)
 {
   ipcomp_main_t *im = &ipcomp_main;
-  vnet_interface_main_t *vim = &im->vnet_main->interface_main;
   u32 thread_index = vm->thread_index;
   ipcomp_per_thread_t *ptd = vec_elt_at_index (im->per_thread, thread_index);
   vlib_buffer_t *bufs[VLIB_FRAME_SIZE], **b = bufs;
@@ -219,7 +240,6 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
   u32 counts[IPCOMP_COMPRESS_N_ERROR] = {};
   u32 last_sw_if_index = ~0, sa_index = ~0;
   ipcomp_sa_t *sa = 0;
-  const u32 outer_len = is_ip6 ? IPCOMP_IP6_HDR_LEN : IPCOMP_IP4_HDR_LEN;
   /* a -post twin counts under the original node */
   vlib_node_runtime_t *en = is_post ?
 			      vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_compress_node.index :
@@ -231,8 +251,8 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 
   while (n_left > 0)
     {
-      u32 sw_if_index, len, payload_len, error;
-      u8 *inner, nh, proto;
+      u32 sw_if_index, next32, chain_len, olen, len = 0, payload_len, error;
+      u8 *outer, *inner, nh, proto;
 
       if (n_left > 2)
 	{
@@ -240,111 +260,133 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	  clib_prefetch_load (b[1]->data + b[1]->current_data);
 	}
 
-      sw_if_index = vnet_buffer (b[0])->sw_if_index[VLIB_TX];
-      len = vlib_buffer_length_in_chain (vm, b[0]);
+      /* the arc's next step: further features, then ipip's tunnel-output
+       * (or esp-encrypt-tun with ipsec tunnel protection); the pre pass of
+       * an asynchronous engine took it already */
+      if (is_post)
+	next32 = ipcomp_async_result (b[0])->next;
+      else
+	vnet_feature_next (&next32, b[0]);
+      next[0] = next32;
 
+      sw_if_index = vnet_buffer (b[0])->sw_if_index[VLIB_TX];
       if (PREDICT_FALSE (sw_if_index != last_sw_if_index))
 	{
-	  ipcomp_tunnel_t *t = ipcomp_tunnel_get_by_sw_if_index (sw_if_index);
-	  if (PREDICT_FALSE (!t))
+	  ipcomp_protect_t *p = ipcomp_protect_get_by_sw_if_index (sw_if_index);
+	  if (PREDICT_FALSE (!p))
 	    {
 	      error = IPCOMP_COMPRESS_ERROR_NO_TUNNEL;
 	      goto drop;
 	    }
-	  sa_index = t->sa_index;
+	  sa_index = p->sa_out;
 	  sa = ipcomp_sa_get (sa_index);
 	  last_sw_if_index = sw_if_index;
 	}
 
-      if (!is_post)
-	vlib_increment_combined_counter (vim->combined_sw_if_counters + VNET_INTERFACE_COUNTER_TX,
-					 thread_index, sw_if_index, 1, len);
+      if (is_ip6)
+	/* the outer packet is this host's own: an IPv6 outer packet above the
+	 * path MTU is fragmented by ip6-rewrite, not answered with a Packet
+	 * Too Big to ourselves (RFC 2473 section 7.1) */
+	b[0]->flags |= VNET_BUFFER_F_LOCALLY_ORIGINATED;
 
-      if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_GSO))
-	{
-	  error = IPCOMP_COMPRESS_ERROR_GSO;
-	  goto drop_sa;
-	}
-
-      inner = vlib_buffer_get_current (b[0]);
-      if ((inner[0] >> 4) == 4 && len >= IPCOMP_IP4_HDR_LEN)
+      outer = vlib_buffer_get_current (b[0]);
+      olen = is_ip6 ? IPCOMP_IP6_HDR_LEN : (outer[0] & 0xf) * 4;
+      chain_len = vlib_buffer_length_in_chain (vm, b[0]);
+      inner = outer + olen;
+      /* the inner packet's own length (no link padding), bounded by the
+       * chain before anything is copied */
+      if (PREDICT_FALSE (b[0]->current_length < olen + IPCOMP_IP6_HDR_LEN &&
+			 b[0]->current_length < olen + IPCOMP_IP4_HDR_LEN))
+	goto bad_inner;
+      if ((inner[0] >> 4) == 4 && b[0]->current_length >= olen + IPCOMP_IP4_HDR_LEN)
 	{
 	  nh = IPCOMP_PROTO_IPIP;
 	  proto = inner[9];
-	  if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_OFFLOAD))
-	    vnet_calc_checksums_inline (vm, b[0], 1, 0);
+	  len = ipcomp_get_u16 (inner + 2);
 	}
-      else if ((inner[0] >> 4) == 6 && len >= IPCOMP_IP6_HDR_LEN)
+      else if ((inner[0] >> 4) == 6 && b[0]->current_length >= olen + IPCOMP_IP6_HDR_LEN)
 	{
 	  nh = IPCOMP_PROTO_IPV6;
 	  proto = inner[6];
-	  if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_OFFLOAD))
-	    vnet_calc_checksums_inline (vm, b[0], 0, 1);
+	  len = IPCOMP_IP6_HDR_LEN + ipcomp_get_u16 (inner + 4);
 	}
       else
-	{
-	  error = IPCOMP_COMPRESS_ERROR_BAD_INNER;
-	  goto drop_sa;
-	}
+	goto bad_inner;
+      if (PREDICT_FALSE (len > chain_len - olen || len < IPCOMP_IP4_HDR_LEN))
+	goto bad_inner;
 
+      if (PREDICT_FALSE (len + (is_ip6 ? 0 : olen) > IPCOMP_MAX_IP_PACKET))
+	{
+	  /* beyond what IPComp can carry (and the scratch holds): ipip's */
+	  error = IPCOMP_COMPRESS_ERROR_TOO_BIG;
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
+					   sa_index, 1, len);
+	  goto pass;
+	}
+      if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_GSO))
+	{
+	  /* segmented later by the gso node as ipip: sent uncompressed */
+	  error = IPCOMP_COMPRESS_ERROR_GSO;
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
+					   sa_index, 1, len);
+	  goto pass;
+	}
       if (PREDICT_FALSE (proto == IPCOMP_IP_PROTOCOL))
 	{
 	  /* never compress IPComp again */
 	  error = IPCOMP_COMPRESS_ERROR_NESTED;
-	  payload_len = len;
 	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
 					   sa_index, 1, len);
+	  goto pass;
 	}
-      else
-	error = ipcomp_compress_payload (
-	  vm, b[0], 0, len, nh, sa, sa_index, thread_index, ptd, &payload_len, is_post,
-	  is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4, 0);
+      if (PREDICT_FALSE (len < sa->threshold))
+	{
+	  /* the cheap exit: no engine, no copy (RFC 3173 section 2.2) */
+	  if (!is_post)
+	    ipcomp_hist_add (&im->payload_hist[IPCOMP_OP_COMPRESS], thread_index, len);
+	  error = IPCOMP_COMPRESS_ERROR_BYPASS;
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
+					   sa_index, 1, len);
+	  goto pass;
+	}
+
+      /* inner checksums still to be computed must be final before the
+       * payload is compressed; the outer checksum is ours from here on */
+      if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_OFFLOAD))
+	vnet_calc_checksums_inline (vm, b[0], nh == IPCOMP_PROTO_IPIP, nh == IPCOMP_PROTO_IPV6);
+
+      error = ipcomp_compress_payload (
+	vm, b[0], olen, len, nh, sa, sa_index, thread_index, ptd, &payload_len, is_post,
+	is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4, next[0]);
       if (error == IPCOMP_COMPRESS_ASYNC)
 	{
 	  next[0] = IPCOMP_ASYNC_NEXT_PENDING;
 	  n_async++;
 	  goto done;
 	}
-
       if (error == IPCOMP_COMPRESS_ERROR_COMPRESSED)
-	proto = IPCOMP_IP_PROTOCOL;
-      else if (error == IPCOMP_COMPRESS_ERROR_BYPASS ||
-	       error == IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE ||
-	       error == IPCOMP_COMPRESS_ERROR_NESTED)
-	proto = nh;
-      else
+	{
+	  outer = vlib_buffer_get_current (b[0]);
+	  if (is_ip6)
+	    ipcomp_ip6_fixup (outer, payload_len, IPCOMP_IP_PROTOCOL);
+	  else
+	    {
+	      /* a fresh identification per packet, from this thread's range */
+	      ipcomp_put_u16 (outer + 4, ipcomp_ip4_id_next (ptd));
+	      ipcomp_ip4_fixup (outer, olen + payload_len, IPCOMP_IP_PROTOCOL);
+	    }
+	}
+      else if (error != IPCOMP_COMPRESS_ERROR_BYPASS &&
+	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE && error != IPCOMP_COMPRESS_ERROR_BACKOFF)
 	goto drop_sa;
+      /* else uncompressed: the bytes ipip built go out unchanged */
 
-      if (PREDICT_FALSE (payload_len + (is_ip6 ? 0 : outer_len) > IPCOMP_MAX_IP_PACKET))
-	{
-	  error = IPCOMP_COMPRESS_ERROR_TOO_BIG;
-	  goto drop_sa;
-	}
-      if (PREDICT_FALSE (b[0]->current_data - (i32) outer_len < -VLIB_BUFFER_PRE_DATA_SIZE))
-	{
-	  error = IPCOMP_COMPRESS_ERROR_NO_HEADROOM;
-	  goto drop_sa;
-	}
-
-      vlib_buffer_advance (b[0], -(word) outer_len);
-      if (is_ip6)
-	{
-	  ipcomp_ip6_build (vlib_buffer_get_current (b[0]), sa->local.ip6.as_u8, sa->peer.ip6.as_u8,
-			    proto, sa->ttl, 0, payload_len);
-	  b[0]->flags = (b[0]->flags & ~VNET_BUFFER_F_IS_IP4) | VNET_BUFFER_F_IS_IP6;
-	  next[0] = IPCOMP_COMPRESS_NEXT_IP6_LOOKUP;
-	}
-      else
-	{
-	  ipcomp_ip4_build (vlib_buffer_get_current (b[0]), sa->local.ip4.as_u8, sa->peer.ip4.as_u8,
-			    proto, sa->ttl, 0, ptd->ip4_id++, payload_len + outer_len);
-	  b[0]->flags = (b[0]->flags & ~VNET_BUFFER_F_IS_IP6) | VNET_BUFFER_F_IS_IP4;
-	  next[0] = IPCOMP_COMPRESS_NEXT_IP4_LOOKUP;
-	}
-      vnet_buffer (b[0])->sw_if_index[VLIB_TX] = sa->fib_index;
+    pass:
       counts[error]++;
       goto trace;
 
+    bad_inner:
+      error = IPCOMP_COMPRESS_ERROR_BAD_INNER;
     drop_sa:
       ipcomp_compress_failed (thread_index, error, sa, sa_index, len);
     drop:
@@ -394,8 +436,6 @@ VLIB_REGISTER_NODE (ipcomp4_compress_node) = {
   .n_next_nodes = IPCOMP_COMPRESS_N_NEXT,
   .next_nodes = {
     [IPCOMP_COMPRESS_NEXT_DROP] = "error-drop",
-    [IPCOMP_COMPRESS_NEXT_IP4_LOOKUP] = "ip4-lookup",
-    [IPCOMP_COMPRESS_NEXT_IP6_LOOKUP] = "ip6-lookup",
   },
 };
 
@@ -406,7 +446,36 @@ VLIB_REGISTER_NODE (ipcomp6_compress_node) = {
   .type = VLIB_NODE_TYPE_INTERNAL,
   .n_errors = IPCOMP_COMPRESS_N_ERROR,
   .error_counters = ipcomp_compress_error_counters,
-  .sibling_of = "ipcomp4-compress",
+  .n_next_nodes = IPCOMP_COMPRESS_N_NEXT,
+  .next_nodes = {
+    [IPCOMP_COMPRESS_NEXT_DROP] = "error-drop",
+  },
+};
+
+/* Tunnel mode: output features of a protected ipip interface, on the arc
+ * of the inner family (ipcomp_protect.c enables them by outer family) */
+VNET_FEATURE_INIT (ipcomp4_compress_ip4_feat, static) = {
+  .arc_name = "ip4-output",
+  .node_name = "ipcomp4-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
+};
+
+VNET_FEATURE_INIT (ipcomp4_compress_ip6_feat, static) = {
+  .arc_name = "ip6-output",
+  .node_name = "ipcomp4-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
+};
+
+VNET_FEATURE_INIT (ipcomp6_compress_ip4_feat, static) = {
+  .arc_name = "ip4-output",
+  .node_name = "ipcomp6-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
+};
+
+VNET_FEATURE_INIT (ipcomp6_compress_ip6_feat, static) = {
+  .arc_name = "ip6-output",
+  .node_name = "ipcomp6-compress",
+  .runs_before = VNET_FEATURES ("interface-output"),
 };
 
 /* Transport mode: an output feature; the buffer starts at the L2 rewrite */
@@ -465,6 +534,7 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 	  len = len > hlen ? len - hlen : 0;
 	}
 
+      k.sw_if_index = vnet_buffer (b[0])->sw_if_index[VLIB_TX];
       p = hash_get_mem (im->sa_index_by_tx_key, &k);
       if (!p)
 	{
@@ -499,6 +569,14 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 	  goto next;
 	}
 
+      if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_GSO))
+	{
+	  /* the gso node segments it as TCP later: it must stay TCP */
+	  error = IPCOMP_COMPRESS_ERROR_GSO;
+	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_BYPASS], thread_index,
+					   sa_index, 1, len);
+	  goto next;
+	}
       if (PREDICT_FALSE (b[0]->flags & VNET_BUFFER_F_OFFLOAD))
 	vnet_calc_checksums_inline (vm, b[0], !is_ip6, is_ip6);
       error = ipcomp_compress_payload (
@@ -519,7 +597,7 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 	    ipcomp_ip4_fixup (ip, hlen + payload_len, IPCOMP_IP_PROTOCOL);
 	}
       else if (error != IPCOMP_COMPRESS_ERROR_BYPASS &&
-	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE)
+	       error != IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE && error != IPCOMP_COMPRESS_ERROR_BACKOFF)
 	{
 	  ipcomp_compress_failed (thread_index, error, sa, sa_index, len);
 	  b[0]->error = en->errors[error];
@@ -587,16 +665,18 @@ VLIB_REGISTER_NODE (ipcomp6_transport_compress_node) = {
   },
 };
 
+/* RFC 3173: compression before IPsec; and before GSO segmentation, which
+ * must see the TCP packet the node passes uncompressed */
 VNET_FEATURE_INIT (ipcomp4_transport_compress_feat, static) = {
   .arc_name = "ip4-output",
   .node_name = "ipcomp4-transport-compress",
-  .runs_before = VNET_FEATURES ("interface-output"),
+  .runs_before = VNET_FEATURES ("ipsec4-output-feature", "gso-ip4", "interface-output"),
 };
 
 VNET_FEATURE_INIT (ipcomp6_transport_compress_feat, static) = {
   .arc_name = "ip6-output",
   .node_name = "ipcomp6-transport-compress",
-  .runs_before = VNET_FEATURES ("interface-output"),
+  .runs_before = VNET_FEATURES ("ipsec6-output-feature", "gso-ip6", "interface-output"),
 };
 
 /* -post twins (issue 4): finish packets an asynchronous engine completed or
@@ -638,7 +718,7 @@ VLIB_REGISTER_NODE (ipcomp6_compress_post_node) = {
   .vector_size = sizeof (u32),
   .format_trace = format_ipcomp_compress_trace,
   .type = VLIB_NODE_TYPE_INTERNAL,
-  .sibling_of = "ipcomp4-compress",
+  .sibling_of = "ipcomp6-compress",
 };
 
 VLIB_REGISTER_NODE (ipcomp4_transport_compress_post_node) = {

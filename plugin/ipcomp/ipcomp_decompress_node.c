@@ -6,10 +6,12 @@
  * ipcomp_decompress_node.c: the receive side.
  *
  * ipcomp4-decompress / ipcomp6-decompress are registered with ip4-local /
- * ip6-local for IP protocol 108 (IPComp) and, once a tunnel exists, for
- * 4 and 41 (the uncompressed packets of a tunnel peer; IP-in-IP packets of
- * no ipcomp tunnel go on to VPP's ipip input).  The buffer starts at the
- * outer IP header.
+ * ip6-local for IP protocol 108 (IPComp) only.  The buffer starts at the
+ * outer IP header.  A packet of an SA that protects an ipip tunnel (sa-in)
+ * leaves as the IP-in-IP packet the peer compressed (outer header with the
+ * inner protocol) for ipip4-input / ipip6-input, which finds the tunnel,
+ * counts and decapsulates it; a transport SA's packet re-enters ip4-input /
+ * ip6-input with its original protocol.
  *
  * Every input is bounded: headers are checked against the buffer, the
  * inflated size against the SA's limit (compression bombs), and every drop
@@ -20,11 +22,11 @@
 #include <ipcomp/ipcomp.h>
 #include <ipcomp/ipcomp_inlines.h>
 #include <ipcomp/ipcomp_async.h>
+#include <vnet/ipsec/ipsec.h>
 
 /* The order is part of the event record format (reason field): append only */
 #define foreach_ipcomp_decompress_error                                                            \
   _ (DECOMPRESSED, decompressed, INFO, "decompressed")                                             \
-  _ (RX_UNCOMPRESSED, rx_uncompressed, INFO, "uncompressed packets from a tunnel peer")            \
   _ (TRUNCATED, truncated, ERROR, "truncated IP or IPComp header")                                 \
   _ (BAD_HEADER, bad_header, ERROR, "malformed outer IP header")                                   \
   _ (FRAGMENT, fragment, ERROR, "outer fragment")                                                  \
@@ -104,7 +106,6 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 			  int is_ip6, int is_post)
 {
   ipcomp_main_t *im = &ipcomp_main;
-  vnet_interface_main_t *vim = &im->vnet_main->interface_main;
   u32 thread_index = vm->thread_index;
   ipcomp_per_thread_t *ptd = vec_elt_at_index (im->per_thread, thread_index);
   vlib_buffer_t *bufs[VLIB_FRAME_SIZE], **b = bufs;
@@ -171,32 +172,6 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	  clib_memcpy (k.dst.ip4.as_u8, dst, 4);
 	}
       k.fib_index = vnet_buffer (b[0])->ip.fib_index;
-
-      if (info.protocol != IPCOMP_IP_PROTOCOL)
-	{
-	  /* uncompressed packet of a tunnel peer, or somebody else's IP-in-IP */
-	  k.cpi = IPCOMP_CPI_ANY;
-	  p = hash_get_mem (im->sa_index_by_rx_key, &k);
-	  if (!p)
-	    {
-	      next[0] = IPCOMP_DECOMPRESS_NEXT_IPIP;
-	      goto trace;
-	    }
-	  sa_index = p[0];
-	  sa = ipcomp_sa_get (sa_index);
-	  vlib_buffer_advance (b[0], info.hdr_len);
-	  olen = info.packet_len - info.hdr_len;
-	  vnet_buffer (b[0])->sw_if_index[VLIB_RX] = sa->sw_if_index;
-	  next[0] = info.protocol == IPCOMP_PROTO_IPIP ? IPCOMP_DECOMPRESS_NEXT_IP4_INPUT :
-							 IPCOMP_DECOMPRESS_NEXT_IP6_INPUT;
-	  vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_RX_UNCOMPRESSED],
-					   thread_index, sa_index, 1, olen);
-	  vlib_increment_combined_counter (vim->combined_sw_if_counters + VNET_INTERFACE_COUNTER_RX,
-					   thread_index, sa->sw_if_index, 1, olen);
-	  error = IPCOMP_DECOMPRESS_ERROR_RX_UNCOMPRESSED;
-	  counts[error]++;
-	  goto trace;
-	}
 
       if (PREDICT_FALSE (b[0]->current_length < info.hdr_len + IPCOMP_HEADER_LEN))
 	{
@@ -273,52 +248,44 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	  }
       }
 
-      if (sa->flags & IPCOMP_SA_F_TUNNEL)
+      if ((sa->flags & IPCOMP_SA_F_TUNNEL) &&
+	  PREDICT_FALSE (ipcomp_inner_check (nh, ptd->scratch_out, olen) != IPCOMP_WIRE_OK))
 	{
-	  if (PREDICT_FALSE (ipcomp_inner_check (nh, ptd->scratch_out, olen) != IPCOMP_WIRE_OK))
-	    {
-	      error = IPCOMP_DECOMPRESS_ERROR_BAD_INNER;
-	      /* a device may accept a truncated stream: software names it */
-	      if (is_post &&
-		  (rv = ipcomp_async_verify (b[0], vec_elt_at_index (im->engines, sa->engine_index),
-					     thread_index, vin, clen, ptd->scratch_out,
-					     sa->max_decompressed, &olen)) > 0)
-		error = ipcomp_codec_to_error (rv);
-	      goto drop;
-	    }
-	  vlib_buffer_advance (b[0], info.hdr_len + IPCOMP_HEADER_LEN);
-	  if (PREDICT_FALSE (ipcomp_buffer_replace_tail (vm, b[0], 0, ptd->scratch_out, olen)))
-	    {
-	      error = IPCOMP_DECOMPRESS_ERROR_NO_BUFFER;
-	      goto drop;
-	    }
-	  vnet_buffer (b[0])->sw_if_index[VLIB_RX] = sa->sw_if_index;
-	  vlib_increment_combined_counter (vim->combined_sw_if_counters + VNET_INTERFACE_COUNTER_RX,
-					   thread_index, sa->sw_if_index, 1, olen);
-	  next[0] = nh == IPCOMP_PROTO_IPIP ? IPCOMP_DECOMPRESS_NEXT_IP4_INPUT :
-					      IPCOMP_DECOMPRESS_NEXT_IP6_INPUT;
+	  error = IPCOMP_DECOMPRESS_ERROR_BAD_INNER;
+	  /* a device may accept a truncated stream: software names it */
+	  if (is_post &&
+	      (rv = ipcomp_async_verify (b[0], vec_elt_at_index (im->engines, sa->engine_index),
+					 thread_index, vin, clen, ptd->scratch_out,
+					 sa->max_decompressed, &olen)) > 0)
+	    error = ipcomp_codec_to_error (rv);
+	  goto drop;
 	}
+
+      /* the outer header becomes the packet's header again (link padding
+       * and anything after the IPComp data go) */
+      if (PREDICT_FALSE (olen + (is_ip6 ? 0 : info.hdr_len) > IPCOMP_MAX_IP_PACKET))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_RESTORED_TOO_BIG;
+	  goto drop;
+	}
+      if (PREDICT_FALSE (
+	    ipcomp_buffer_replace_tail (vm, b[0], info.hdr_len, ptd->scratch_out, olen)))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_NO_BUFFER;
+	  goto drop;
+	}
+      ip = vlib_buffer_get_current (b[0]);
+      if (is_ip6)
+	ipcomp_ip6_fixup (ip, olen, nh);
       else
-	{
-	  /* transport: the outer header becomes the packet's header again */
-	  if (PREDICT_FALSE (olen + (is_ip6 ? 0 : info.hdr_len) > IPCOMP_MAX_IP_PACKET))
-	    {
-	      error = IPCOMP_DECOMPRESS_ERROR_RESTORED_TOO_BIG;
-	      goto drop;
-	    }
-	  if (PREDICT_FALSE (
-		ipcomp_buffer_replace_tail (vm, b[0], info.hdr_len, ptd->scratch_out, olen)))
-	    {
-	      error = IPCOMP_DECOMPRESS_ERROR_NO_BUFFER;
-	      goto drop;
-	    }
-	  ip = vlib_buffer_get_current (b[0]);
-	  if (is_ip6)
-	    ipcomp_ip6_fixup (ip, olen, nh);
-	  else
-	    ipcomp_ip4_fixup (ip, info.hdr_len + olen, nh);
-	  next[0] = is_ip6 ? IPCOMP_DECOMPRESS_NEXT_IP6_INPUT : IPCOMP_DECOMPRESS_NEXT_IP4_INPUT;
-	}
+	ipcomp_ip4_fixup (ip, info.hdr_len + olen, nh);
+      /* ipip's input reads a header without options / extension headers;
+       * anything else takes the long way through ip4-local */
+      if ((sa->flags & IPCOMP_SA_F_TUNNEL) &&
+	  info.hdr_len == (is_ip6 ? IPCOMP_IP6_HDR_LEN : IPCOMP_IP4_HDR_LEN))
+	next[0] = IPCOMP_DECOMPRESS_NEXT_IPIP;
+      else
+	next[0] = is_ip6 ? IPCOMP_DECOMPRESS_NEXT_IP6_INPUT : IPCOMP_DECOMPRESS_NEXT_IP4_INPUT;
 
       vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_DECOMPRESSED_IN],
 				       thread_index, sa_index, 1, clen + IPCOMP_HEADER_LEN);
@@ -348,7 +315,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	  tr->in_len = chain_len;
 	  tr->out_len = olen;
 	  tr->protocol = info.protocol;
-	  tr->error = next[0] == IPCOMP_DECOMPRESS_NEXT_IPIP ? 0 : error;
+	  tr->error = error;
 	}
     done:
       b += 1;
@@ -438,4 +405,164 @@ VLIB_REGISTER_NODE (ipcomp6_decompress_post_node) = {
   .format_trace = format_ipcomp_decompress_trace,
   .type = VLIB_NODE_TYPE_INTERNAL,
   .sibling_of = "ipcomp6-decompress",
+};
+
+/* ESP and IPComp on one tunnel (RFC 3173: compress, then encrypt): with
+ * `ipsec tunnel protect` on a tunnel that also has `ipcomp protect`,
+ * esp4/6-decrypt-tun hand over next header 108 (registered below) with the
+ * outer header already stripped and the tunnel as the receive interface.
+ * The tunnel's sa-in SA restores the inner packet, which goes to
+ * ip4-input / ip6-input as ESP sends IP-in-IP.  Engines are called
+ * synchronously here (an asynchronous engine's software fallback). */
+VLIB_NODE_FN (ipcomp_esp_decompress_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  u32 thread_index = vm->thread_index;
+  ipcomp_per_thread_t *ptd = vec_elt_at_index (im->per_thread, thread_index);
+  vlib_buffer_t *bufs[VLIB_FRAME_SIZE], **b = bufs;
+  u16 nexts[VLIB_FRAME_SIZE], *next = nexts;
+  u32 *from = vlib_frame_vector_args (frame);
+  u32 n_left = frame->n_vectors;
+  u32 counts[IPCOMP_DECOMPRESS_N_ERROR] = {};
+  static const u8 no_addr[16];
+
+  vlib_get_buffers (vm, from, bufs, n_left);
+
+  while (n_left > 0)
+    {
+      u32 error, chain_len, clen = 0, olen = 0, sa_index = ~0;
+      ipcomp_protect_t *p;
+      ipcomp_sa_t *sa = 0;
+      ipcomp_engine_t *e;
+      const u8 *in;
+      u8 nh = 0;
+      u16 cpi = 0;
+      u64 t0, dt;
+      int rv;
+
+      chain_len = vlib_buffer_length_in_chain (vm, b[0]);
+      p = ipcomp_protect_get_by_sw_if_index (vnet_buffer (b[0])->sw_if_index[VLIB_RX]);
+      if (PREDICT_FALSE (!p))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_UNKNOWN_CPI;
+	  goto drop;
+	}
+      sa_index = p->sa_in;
+      sa = ipcomp_sa_get (sa_index);
+      if (PREDICT_FALSE (b[0]->current_length < IPCOMP_HEADER_LEN))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_TRUNCATED;
+	  goto drop;
+	}
+      rv = ipcomp_header_read (vlib_buffer_get_current (b[0]), chain_len, &nh, &cpi);
+      if (PREDICT_FALSE (rv != IPCOMP_WIRE_OK))
+	{
+	  error = rv == IPCOMP_WIRE_TRUNCATED ? IPCOMP_DECOMPRESS_ERROR_TRUNCATED :
+						IPCOMP_DECOMPRESS_ERROR_NESTED;
+	  goto drop;
+	}
+      if (PREDICT_FALSE (cpi != sa->cpi))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_UNKNOWN_CPI;
+	  goto drop;
+	}
+
+      e = vec_elt_at_index (im->engines, sa->engine_index);
+      clen = chain_len - IPCOMP_HEADER_LEN;
+      in = ipcomp_buffer_linear (vm, b[0], IPCOMP_HEADER_LEN, clen, ptd->scratch_in);
+      t0 = clib_cpu_time_now ();
+      rv = e->ops[IPCOMP_OP_DECOMPRESS](e->decompress_ctx_by_thread[thread_index], in, clen,
+					ptd->scratch_out, sa->max_decompressed, &olen);
+      dt = clib_cpu_time_now () - t0;
+      vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_DECOMPRESS], thread_index,
+				       e->index, 1, clen);
+      vlib_increment_simple_counter (&im->engine_clocks[IPCOMP_OP_DECOMPRESS], thread_index,
+				     e->index, dt);
+      ipcomp_hist_add (&e->clocks_hist[IPCOMP_OP_DECOMPRESS], thread_index, dt);
+      if (PREDICT_FALSE (rv != IPCOMP_CODEC_OK))
+	{
+	  error = ipcomp_codec_to_error (rv);
+	  goto drop;
+	}
+      if (PREDICT_FALSE (ipcomp_inner_check (nh, ptd->scratch_out, olen) != IPCOMP_WIRE_OK))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_BAD_INNER;
+	  goto drop;
+	}
+      if (PREDICT_FALSE (ipcomp_buffer_replace_tail (vm, b[0], 0, ptd->scratch_out, olen)))
+	{
+	  error = IPCOMP_DECOMPRESS_ERROR_NO_BUFFER;
+	  goto drop;
+	}
+      next[0] =
+	nh == IPCOMP_PROTO_IPIP ? IPCOMP_DECOMPRESS_NEXT_IP4_INPUT : IPCOMP_DECOMPRESS_NEXT_IP6_INPUT;
+      vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_DECOMPRESSED_IN],
+				       thread_index, sa_index, 1, clen + IPCOMP_HEADER_LEN);
+      vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_DECOMPRESSED_OUT],
+				       thread_index, sa_index, 1, olen);
+      ipcomp_hist_add (&im->payload_hist[IPCOMP_OP_DECOMPRESS], thread_index, olen);
+      error = IPCOMP_DECOMPRESS_ERROR_DECOMPRESSED;
+      counts[error]++;
+      goto trace;
+
+    drop:
+      if (sa)
+	vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_RX_ERRORS],
+					 thread_index, sa_index, 1, chain_len);
+      ipcomp_event_packet (thread_index, IPCOMP_EVENT_DECOMPRESS_FAILURE, error, sa_index,
+			   sa ? sa->is_ip6 : 0, no_addr, no_addr, cpi, chain_len,
+			   sa ? sa->engine_index : 0xff);
+      b[0]->error = node->errors[error];
+      next[0] = IPCOMP_DECOMPRESS_NEXT_DROP;
+
+    trace:
+      if (PREDICT_FALSE (b[0]->flags & VLIB_BUFFER_IS_TRACED))
+	{
+	  ipcomp_decompress_trace_t *tr = vlib_add_trace (vm, node, b[0], sizeof (*tr));
+	  tr->sa_id = sa ? sa->id : ~0;
+	  tr->cpi = cpi;
+	  tr->in_len = chain_len;
+	  tr->out_len = olen;
+	  tr->protocol = IPCOMP_IP_PROTOCOL;
+	  tr->error = error;
+	}
+      b += 1;
+      next += 1;
+      n_left -= 1;
+    }
+
+  for (u32 i = 0; i < IPCOMP_DECOMPRESS_N_ERROR; i++)
+    if (counts[i])
+      vlib_node_increment_counter (vm, node->node_index, i, counts[i]);
+  vlib_buffer_enqueue_to_next (vm, node, from, nexts, frame->n_vectors);
+  return frame->n_vectors;
+}
+
+VLIB_REGISTER_NODE (ipcomp_esp_decompress_node) = {
+  .name = "ipcomp-esp-decompress",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_decompress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .n_errors = IPCOMP_DECOMPRESS_N_ERROR,
+  .error_counters = ipcomp_decompress_error_counters,
+  .sibling_of = "ipcomp4-decompress",
+};
+
+static clib_error_t *
+ipcomp_esp_init (vlib_main_t *vm)
+{
+  clib_error_t *err =
+    ipsec_register_next_header (vm, IPCOMP_IP_PROTOCOL, "ipcomp-esp-decompress");
+  if (err)
+    {
+      /* ESP + IPComp is then unavailable; everything else works */
+      IPCOMP_LOG_ERR ("cannot take next header 108 after ESP: %U", format_clib_error, err);
+      clib_error_free (err);
+    }
+  return 0;
+}
+
+VLIB_INIT_FUNCTION (ipcomp_esp_init) = {
+  .runs_after = VLIB_INITS ("ipsec_init", "ipcomp_init"),
 };

@@ -4,10 +4,11 @@
 
 /*
  * ipcomp_sa.c: the SA pool.  An SA holds the endpoints, the CPI and the
- * compression policy; tunnels own one SA each, transport mode uses SAs
- * directly.  All changes run on the main thread with the workers stopped
- * (CLI and API handlers hold the barrier), so the data path reads the pools
- * and hashes without locks.
+ * compression policy; an ipcomp protection attaches SAs to an ipip tunnel
+ * (ipcomp_protect.c), transport mode enables an SA on one interface.  All
+ * changes run on the main thread with the workers stopped (CLI and API
+ * handlers hold the barrier), so the data path reads the pools and hashes
+ * without locks.
  */
 
 #include <vnet/fib/fib_table.h>
@@ -43,22 +44,22 @@ ipcomp_sa_rx_key (const ipcomp_sa_t *sa, u32 cpi, ipcomp_rx_key_t *k)
 }
 
 static void
-ipcomp_sa_tx_key (const ipcomp_sa_t *sa, ipcomp_tx_key_t *k)
+ipcomp_sa_tx_key (const ipcomp_sa_t *sa, u32 sw_if_index, ipcomp_tx_key_t *k)
 {
   clib_memset (k, 0, sizeof (*k));
   k->peer = sa->peer;
-  k->fib_index = sa->fib_index;
+  k->sw_if_index = sw_if_index;
   k->is_ip6 = sa->is_ip6;
 }
 
 int
-ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp)
+ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
 {
   ipcomp_main_t *im = &ipcomp_main;
   ipcomp_rx_key_t k, *kp;
   ipcomp_engine_t *e;
   ipcomp_sa_t *sa;
-  u32 engine_index, fib_index, profile_index, sa_index, id;
+  u32 engine_index, fib_index, profile_index, small_profile_index, sa_index, id;
   u8 level;
   int rv;
 
@@ -68,6 +69,8 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp)
     return VNET_API_ERROR_ENTRY_ALREADY_EXISTS;
   if (ip46_address_is_zero (&a->local) || ip46_address_is_zero (&a->peer))
     return VNET_API_ERROR_INVALID_SRC_ADDRESS;
+  if (!ipcomp_cpi_is_valid (a->cpi))
+    return VNET_API_ERROR_INVALID_VALUE_4;
   if (a->window_bits < IPCOMP_CODEC_WBITS_MIN || a->window_bits > IPCOMP_CODEC_WBITS_MAX)
     return VNET_API_ERROR_INVALID_VALUE;
   if (a->max_decompressed < 64 || a->max_decompressed > IPCOMP_MAX_IP_PACKET)
@@ -81,7 +84,8 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp)
   if (engine_index == ~0)
     return VNET_API_ERROR_NO_SUCH_ENTRY;
   e = vec_elt_at_index (im->engines, engine_index);
-  level = a->level == IPCOMP_LEVEL_DEFAULT ? e->default_level : a->level;
+  level = (a->level == IPCOMP_LEVEL_DEFAULT || a->level == IPCOMP_LEVEL_AUTO) ? e->default_level :
+									  a->level;
   if (level > e->max_level)
     return VNET_API_ERROR_INVALID_VALUE_3;
 
@@ -93,17 +97,17 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp)
   k.cpi = a->cpi;
   if (hash_get_mem (im->sa_index_by_rx_key, &k))
     return VNET_API_ERROR_ADDRESS_IN_USE;
-  if (flags & IPCOMP_SA_F_TUNNEL)
-    {
-      /* and one tunnel per endpoint pair: it takes the uncompressed packets */
-      k.cpi = IPCOMP_CPI_ANY;
-      if (hash_get_mem (im->sa_index_by_rx_key, &k))
-	return VNET_API_ERROR_TUNNEL_EXIST;
-    }
 
   rv = ipcomp_profile_get (engine_index, level, a->window_bits, &profile_index);
   if (rv)
     return rv;
+  small_profile_index = profile_index;
+  if (a->level == IPCOMP_LEVEL_AUTO &&
+      (rv = ipcomp_profile_get (engine_index, e->fast_level, a->window_bits, &small_profile_index)))
+    {
+      ipcomp_profile_put (profile_index);
+      return rv;
+    }
 
   pool_get_zero (im->sas, sa);
   sa_index = sa - im->sas;
@@ -114,7 +118,7 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp)
   sa->id = id;
   sa->cpi = a->cpi;
   sa->is_ip6 = a->is_ip6;
-  sa->flags = flags;
+  sa->flags = 0;
   sa->local = a->local;
   sa->peer = a->peer;
   sa->fib_index = fib_index;
@@ -125,22 +129,34 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u8 flags, u32 *sa_indexp)
   sa->level = level;
   sa->window_bits = a->window_bits;
   sa->ttl = IPCOMP_DEFAULT_TTL;
+  sa->backoff = !a->no_backoff;
   sa->profile_index = profile_index;
+  sa->small_profile_index = small_profile_index;
+  sa->level_auto = a->level == IPCOMP_LEVEL_AUTO;
+  e->n_sas++;
+  ipcomp_engine_set_gauges (e);
   sa->tunnel_index = ~0;
   sa->sw_if_index = ~0;
+  sa->transport_sw_if_index = ~0;
 
   hash_set (im->sa_index_by_id, sa->id, sa_index);
+  {
+    ipcomp_per_thread_t *ptd;
+    vec_foreach (ptd, im->per_thread)
+      {
+	vec_validate (ptd->sa_state, sa_index);
+	clib_memset (&ptd->sa_state[sa_index], 0, sizeof (ptd->sa_state[0]));
+      }
+  }
   kp = clib_mem_alloc (sizeof (*kp));
   ipcomp_sa_rx_key (sa, sa->cpi, kp);
   hash_set_mem (im->sa_index_by_rx_key, kp, sa_index);
-  if (flags & IPCOMP_SA_F_TUNNEL)
-    {
-      kp = clib_mem_alloc (sizeof (*kp));
-      ipcomp_sa_rx_key (sa, IPCOMP_CPI_ANY, kp);
-      hash_set_mem (im->sa_index_by_rx_key, kp, sa_index);
-    }
 
-  ipcomp_protocols_register (sa->is_ip6, 0);
+  /* IPComp only: IP-in-IP (4, 41) stays ipip's */
+  if (sa->is_ip6)
+    ip6_register_protocol (IPCOMP_IP_PROTOCOL, ipcomp6_decompress_node.index);
+  else
+    ip4_register_protocol (IPCOMP_IP_PROTOCOL, ipcomp4_decompress_node.index);
   ipcomp_stats_sa_added (sa_index);
   ipcomp_event_control (IPCOMP_EVENT_SA_ADD, sa_index);
 
@@ -176,16 +192,21 @@ ipcomp_sa_del (u32 sa_index)
   sa = ipcomp_sa_get (sa_index);
   if (sa->flags & IPCOMP_SA_F_TRANSPORT_ENABLED)
     return VNET_API_ERROR_INSTANCE_IN_USE;
-  if (sa->tunnel_index != ~0)
-    return VNET_API_ERROR_TUNNEL_EXIST; /* delete the tunnel instead */
+  if (sa->flags & IPCOMP_SA_F_TUNNEL)
+    return VNET_API_ERROR_TUNNEL_EXIST; /* remove the protection first */
 
   ipcomp_event_control (IPCOMP_EVENT_SA_DEL, sa_index);
 
   ipcomp_sa_rx_key_del (sa, sa->cpi);
-  if (sa->flags & IPCOMP_SA_F_TUNNEL)
-    ipcomp_sa_rx_key_del (sa, IPCOMP_CPI_ANY);
   hash_unset (im->sa_index_by_id, sa->id);
   ipcomp_profile_put (sa->profile_index);
+  if (sa->level_auto)
+    ipcomp_profile_put (sa->small_profile_index);
+  {
+    ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
+    e->n_sas--;
+    ipcomp_engine_set_gauges (e);
+  }
   vlib_stats_set_string_vector (&im->sa_names, sa_index, "");
   pool_put (im->sas, sa);
   vlib_stats_set_gauge (im->gauge_n_sas, pool_elts (im->sas));
@@ -194,7 +215,10 @@ ipcomp_sa_del (u32 sa_index)
 
 /* Transport mode: compress IP payloads of packets leaving sw_if_index for
  * the SA's peer (an output feature), decompress what the peer sends (the
- * protocol 108 handler does that for every SA anyway). */
+ * protocol 108 handler does that for every SA anyway).  An SA is enabled on
+ * at most one interface; enabling it there again changes nothing, disabling
+ * it elsewhere is refused, so the feature's reference count always matches
+ * the SAs enabled on the interface. */
 int
 ipcomp_sa_transport_enable_disable (u32 sa_index, u32 sw_if_index, int enable)
 {
@@ -202,7 +226,6 @@ ipcomp_sa_transport_enable_disable (u32 sa_index, u32 sw_if_index, int enable)
   ipcomp_tx_key_t k, *kp;
   ipcomp_sa_t *sa;
   hash_pair_t *hp;
-  uword *p;
 
   if (pool_is_free_index (im->sas, sa_index))
     return VNET_API_ERROR_NO_SUCH_ENTRY;
@@ -212,29 +235,32 @@ ipcomp_sa_transport_enable_disable (u32 sa_index, u32 sw_if_index, int enable)
   if (!vnet_sw_interface_is_api_valid (im->vnet_main, sw_if_index))
     return VNET_API_ERROR_INVALID_SW_IF_INDEX;
 
-  ipcomp_sa_tx_key (sa, &k);
-  p = hash_get_mem (im->sa_index_by_tx_key, &k);
   if (enable)
     {
-      if (p && p[0] != sa_index)
+      if (sa->transport_sw_if_index == sw_if_index)
+	return 0;
+      if (sa->transport_sw_if_index != ~0)
+	return VNET_API_ERROR_INSTANCE_IN_USE;
+      ipcomp_sa_tx_key (sa, sw_if_index, &k);
+      if (hash_get_mem (im->sa_index_by_tx_key, &k))
 	return VNET_API_ERROR_ADDRESS_IN_USE;
-      if (!p)
-	{
-	  kp = clib_mem_alloc (sizeof (*kp));
-	  *kp = k;
-	  hash_set_mem (im->sa_index_by_tx_key, kp, sa_index);
-	}
+      kp = clib_mem_alloc (sizeof (*kp));
+      *kp = k;
+      hash_set_mem (im->sa_index_by_tx_key, kp, sa_index);
       sa->flags |= IPCOMP_SA_F_TRANSPORT_ENABLED;
+      sa->transport_sw_if_index = sw_if_index;
     }
   else
     {
-      if (!p || p[0] != sa_index)
+      if (sa->transport_sw_if_index != sw_if_index)
 	return VNET_API_ERROR_NO_SUCH_ENTRY;
+      ipcomp_sa_tx_key (sa, sw_if_index, &k);
       hp = hash_get_pair_mem (im->sa_index_by_tx_key, &k);
       kp = uword_to_pointer (hp->key, void *);
       hash_unset_mem (im->sa_index_by_tx_key, &k);
       clib_mem_free (kp);
       sa->flags &= ~IPCOMP_SA_F_TRANSPORT_ENABLED;
+      sa->transport_sw_if_index = ~0;
     }
 
   vnet_feature_enable_disable (sa->is_ip6 ? "ip6-output" : "ip4-output",
@@ -243,6 +269,23 @@ ipcomp_sa_transport_enable_disable (u32 sa_index, u32 sw_if_index, int enable)
 			       sw_if_index, enable, 0, 0);
   return 0;
 }
+
+/* ipip or anybody deleted an interface an SA was enabled on */
+static clib_error_t *
+ipcomp_sa_sw_interface_add_del (vnet_main_t *vnm, u32 sw_if_index, u32 is_add)
+{
+  ipcomp_main_t *im = &ipcomp_main;
+  u32 sa_index;
+
+  if (is_add)
+    return 0;
+  pool_foreach_index (sa_index, im->sas)
+    if (ipcomp_sa_get (sa_index)->transport_sw_if_index == sw_if_index)
+      ipcomp_sa_transport_enable_disable (sa_index, sw_if_index, 0);
+  return 0;
+}
+
+VNET_SW_INTERFACE_ADD_DEL_FUNCTION (ipcomp_sa_sw_interface_add_del);
 
 u8 *
 format_ipcomp_sa (u8 *s, va_list *args)
@@ -257,14 +300,19 @@ format_ipcomp_sa (u8 *s, va_list *args)
   s = format (s, "[%u] sa %u cpi %u %U -> %U table %u %s", sa_index, sa->id, sa->cpi,
 	      format_ip46_address, &sa->local, IP46_TYPE_ANY, format_ip46_address, &sa->peer,
 	      IP46_TYPE_ANY, sa->table_id,
-	      (sa->flags & IPCOMP_SA_F_TUNNEL)		  ? "tunnel" :
+	      (sa->flags & IPCOMP_SA_F_TUNNEL)		  ? "protect" :
 	      (sa->flags & IPCOMP_SA_F_TRANSPORT_ENABLED) ? "transport" :
 							    "transport (disabled)");
   if (sa->sw_if_index != ~0)
     s = format (s, " %U", format_vnet_sw_if_index_name, im->vnet_main, sa->sw_if_index);
-  s = format (s, "\n    %U threshold %u max-decompressed %u", format_ipcomp_profile,
+  if (sa->transport_sw_if_index != ~0)
+    s = format (s, " %U", format_vnet_sw_if_index_name, im->vnet_main, sa->transport_sw_if_index);
+  s = format (s, "\n    %U threshold %u max-decompressed %u backoff %s", format_ipcomp_profile,
 	      pool_elt_at_index (im->profiles, sa->profile_index), sa->threshold,
-	      sa->max_decompressed);
+	      sa->max_decompressed, sa->backoff ? "on" : "off");
+  if (sa->level_auto)
+    s = format (s, "\n    level auto: below %u bytes %U", IPCOMP_AUTO_SPLIT, format_ipcomp_profile,
+		pool_elt_at_index (im->profiles, sa->small_profile_index));
   if (!verbose)
     return s;
   for (i = 0; i < IPCOMP_SA_N_COUNTERS; i++)

@@ -15,12 +15,19 @@
 #define IPCOMP_SIZE_HIST_N_BINS	 12 /* last bin: >= 65536 bytes */
 
 /* The schema stored with the ring (the exporter may print it) */
+/* The schema stored with the ring: the record's fields, one a line as
+ * "offset type name (comment)", then the reason codes as
+ * "reason <event type> <code> <name>" lines, so readers name reasons without
+ * hard-coding them.  Keep the reason lines in step with the node error
+ * lists (ipcomp_decompress_node.c, ipcomp_compress_node.c) and
+ * ipcomp_fallback_reason_t. */
 static const char ipcomp_event_schema[] =
-  "ipcomp-event v1: 64-byte little-endian records\n"
+  "ipcomp-event v2: 64-byte little-endian records\n"
   "0 u64 timestamp_ns (CLOCK_REALTIME)\n"
-  "8 u16 type (1 sa-add, 2 sa-del, 3 engine-failure, 4 decompress-failure, 5 tunnel-add, "
-  "6 tunnel-del, 7 device-failure, 8 device-recovery, 9 engine-switch)\n"
-  "10 u16 reason (ipcomp4/6-decompress or -compress node error code, 0 for control events)\n"
+  "8 u16 type (1 sa-add, 2 sa-del, 3 engine-failure, 4 decompress-failure, 5 protect-add, "
+  "6 protect-del, 7 device-failure, 8 device-recovery, 9 engine-switch)\n"
+  "10 u16 reason (by type: the reason lines below; device-failure: rte_comp_op_status; "
+  "0 otherwise)\n"
   "12 u32 sa_index (~0 if none)\n"
   "16 u32 sa_id (~0 if none)\n"
   "20 u16 cpi\n"
@@ -29,7 +36,26 @@ static const char ipcomp_event_schema[] =
   "24 u32 sw_if_index (~0 if none)\n"
   "28 u32 length (packet bytes, 0 for control events)\n"
   "32 u8[16] src address (IPv4 in the first 4 bytes)\n"
-  "48 u8[16] dst address (IPv4 in the first 4 bytes)\n";
+  "48 u8[16] dst address (IPv4 in the first 4 bytes)\n"
+  "reason decompress-failure 1 truncated\n"
+  "reason decompress-failure 2 bad_header\n"
+  "reason decompress-failure 3 fragment\n"
+  "reason decompress-failure 4 unknown_cpi\n"
+  "reason decompress-failure 5 nested\n"
+  "reason decompress-failure 6 too_big\n"
+  "reason decompress-failure 7 corrupt\n"
+  "reason decompress-failure 8 truncated_deflate\n"
+  "reason decompress-failure 9 bad_inner\n"
+  "reason decompress-failure 10 engine\n"
+  "reason decompress-failure 11 no_buffer\n"
+  "reason decompress-failure 12 restored_too_big\n"
+  "reason decompress-failure 13 offload_drop\n"
+  "reason engine-failure 8 engine\n"
+  "reason engine-switch 0 device\n"
+  "reason engine-switch 1 queue-full\n"
+  "reason engine-switch 2 device-error\n"
+  "reason engine-switch 3 no-device\n"
+  "reason engine-switch 4 too-big\n";
 
 static char *ipcomp_sa_counter_names[] = {
 #define _(sym, name, desc) "/net/ipcomp/sa/" name,
@@ -89,6 +115,11 @@ ipcomp_stats_init (vlib_main_t *vm)
       vlib_validate_log2_histogram (&im->payload_hist[op], IPCOMP_SIZE_HIST_N_BINS);
     }
 
+  im->events_suppressed.name = "events-suppressed";
+  im->events_suppressed.stat_segment_name = "/net/ipcomp/events-suppressed";
+  vlib_validate_simple_counter (&im->events_suppressed, 0);
+  vlib_zero_simple_counter (&im->events_suppressed, 0);
+
   im->sa_names = vlib_stats_add_string_vector ("/net/ipcomp/sa/names");
   im->gauge_n_sas = vlib_stats_add_gauge ("/net/ipcomp/sas");
   im->gauge_n_tunnels = vlib_stats_add_gauge ("/net/ipcomp/tunnels");
@@ -120,7 +151,6 @@ ipcomp_stats_sa_added (u32 sa_index)
   vlib_stats_set_string_vector (&im->sa_names, sa_index, "%u", sa->id);
   ipcomp_async_sa_added (sa_index);
   vlib_stats_set_gauge (im->gauge_n_sas, pool_elts (im->sas));
-  vlib_stats_set_gauge (im->gauge_n_tunnels, pool_elts (im->tunnels));
 }
 
 static_always_inline u64
@@ -170,16 +200,34 @@ ipcomp_event_control (ipcomp_event_type_t type, u32 sa_index)
     }
 }
 
-/* Data-path events: the calling thread's own ring, no lock */
+/* Data-path events: the calling thread's own ring, no lock.  At most
+ * IPCOMP_EVENT_RATE per second per thread, so a flood of bad packets does
+ * not push the SA lifecycle records out of the ring; the rest are counted
+ * in /net/ipcomp/events-suppressed (the node counters count every packet). */
 void
 ipcomp_event_packet (u32 thread_index, ipcomp_event_type_t type, u16 reason, u32 sa_index,
 		     u8 is_ip6, const u8 *src, const u8 *dst, u16 cpi, u32 length, u8 engine_index)
 {
   ipcomp_main_t *im = &ipcomp_main;
+  ipcomp_per_thread_t *ptd;
   ipcomp_event_t *ev;
+  f64 now;
 
   if (PREDICT_FALSE (!im->stats_ready))
     return;
+  ptd = vec_elt_at_index (im->per_thread, thread_index);
+  now = vlib_time_now (vlib_get_main_by_index (thread_index));
+  if (now - ptd->event_window_start >= 1.0)
+    {
+      ptd->event_window_start = now;
+      ptd->events_in_window = 0;
+    }
+  if (ptd->events_in_window >= IPCOMP_EVENT_RATE)
+    {
+      vlib_increment_simple_counter (&im->events_suppressed, thread_index, 0, 1);
+      return;
+    }
+  ptd->events_in_window++;
   ev = vlib_stats_ring_reserve_slot (im->events_ring_index, thread_index);
   if (!ev)
     return;
@@ -205,7 +253,7 @@ format_ipcomp_event (u8 *s, va_list *args)
   ipcomp_event_t *ev = va_arg (*args, ipcomp_event_t *);
   static const char *types[] = {
     "?",	  "sa-add",	"sa-del",	  "engine-failure",  "decompress-failure",
-    "tunnel-add", "tunnel-del", "device-failure", "device-recovery", "engine-switch"
+    "protect-add", "protect-del", "device-failure", "device-recovery", "engine-switch"
   };
   ip46_address_t src = {}, dst = {};
   if (ev->is_ip6)

@@ -400,6 +400,44 @@ test_bomb_and_garbage (void)
 	  n_ok, n_bad[1], n_bad[2], n_bad[3], n_disagree);
 }
 
+/* Bytes after the final deflate block (issue 10): every decoder refuses
+ * them as corrupt, whatever encoder, level, size and trailing bytes (zeros
+ * included: ISA-L reads ahead into its bit buffer). */
+static void
+test_trailing_input (void)
+{
+  int c, d, i;
+  uint32_t clen, olen, n;
+
+  for (c = 0; c < N_CODECS; c++)
+    for (i = 0; i < 400; i++)
+      {
+	uint32_t len = 1 + rnd () % 3000, extra = 1 + rnd () % 16, j;
+	void *cctx = codecs[c].ctx_new (rnd () % 2, 15, 1);
+	fill (in, len, (kind_t) (rnd () % KIND_N));
+	if (codecs[c].compress (cctx, in, len, cbuf, sizeof (cbuf) - 16, &clen))
+	  {
+	    codecs[c].ctx_free (cctx);
+	    continue;
+	  }
+	for (d = 0; d < N_CODECS; d++)
+	  {
+	    void *dctx = codecs[d].ctx_new (0, 15, 0);
+	    int rv = codecs[d].decompress (dctx, cbuf, clen, out, BIG, &olen);
+	    CHECK (rv == IPCOMP_CODEC_OK && olen == len, "%s->%s exact stream", codecs[c].name,
+		   codecs[d].name);
+	    n = clen;
+	    for (j = 0; j < extra; j++)
+	      cbuf[n++] = (i & 1) ? 0 : (uint8_t) rnd ();
+	    rv = codecs[d].decompress (dctx, cbuf, n, out, BIG, &olen);
+	    CHECK (rv == IPCOMP_CODEC_CORRUPT, "%s->%s %u trailing bytes rv %d", codecs[c].name,
+		   codecs[d].name, extra, rv);
+	    codecs[d].ctx_free (dctx);
+	  }
+	codecs[c].ctx_free (cctx);
+      }
+}
+
 static void
 test_bad_params (void)
 {
@@ -421,6 +459,7 @@ main (void)
   test_round_trips ();
   test_policy ();
   test_bomb_and_garbage ();
+  test_trailing_input ();
   printf ("# %d passed, %d failed\n", n_pass, n_fail);
   return n_fail ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 """Make tests/data/vpp-ipcomp.vppstats: a recording of a real VPP running the
 ipcomp plugin with traffic compressed and decompressed in both directions.
 
-Two VPPs joined by memif, each with an ipcomp tunnel to the other; the
+Two VPPs joined by memif, each with an ipip tunnel protected by ipcomp to the other; the
 packet generator of each sends a mix of compressible, incompressible and
 small (below threshold) packets through its tunnel. The stats segment of the
 first VPP is recorded.
@@ -103,10 +103,12 @@ def main() -> int:
                 set interface ip address pg0 {net}.1/24
                 set interface state pg0 up
                 ip neighbor pg0 {net}.2 02:00:00:00:00:0{1 if side == "a" else 2}
-                create ipcomp tunnel src {local} dst {peer} cpi 4660
-                set interface state ipcomp0 up
-                set interface unnumbered ipcomp0 use pg0
-                ip route add {other_net}.0/24 via ipcomp0
+                create ipip tunnel src {local} dst {peer} instance 0
+                ipcomp sa add local {local} peer {peer} cpi 4660 id 0
+                ipcomp protect ipip0 sa-out 0 sa-in 0
+                set interface state ipip0 up
+                set interface unnumbered ipip0 use pg0
+                ip route add {other_net}.0/24 via ipip0
                 """,
             )
         time.sleep(2)

@@ -27,10 +27,11 @@
   relabelled ``thread`` by ``--per-thread``. Nothing is exported for them
   while no device is named (no ``compressdev`` section).
 
-Engine indices (registration order, plugin/README.md) are taken as the order
-in which the engines' ``.../sas`` gauges appear in the directory: the plugin
-adds them in index order at start-up. SAs whose name is empty (deleted) are
-not exported.
+Engine indices (registration order, plugin/README.md) come from the name
+vector ``/net/ipcomp/engine/names`` (``[engine_index]``).  Recordings of older
+plugins lack it: there the order in which the engines' ``.../sas`` gauges
+appear in the directory stands in (the plugin added them in index order).
+SAs whose name is empty (deleted) are not exported.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from vppcomp.statseg.snapshot import RingBuffer, Snapshot
 
 PREFIX = "/net/ipcomp/"
 ENGINE_PREFIX = "/net/ipcomp/engine/"
+ENGINE_NAMES = "/net/ipcomp/engine/names"
 OPS = ("compress", "decompress")
 
 #: /net/ipcomp/sa/<counter> -> (family stem, packets meaning, bytes meaning)
@@ -59,9 +61,9 @@ SA_COUNTERS: dict[str, tuple[str, str, str]] = {
     "incompressible": ("vpp_ipcomp_sa_incompressible", "sent uncompressed, not smaller", "payload"),
     "decompressed-in": ("vpp_ipcomp_sa_decompressed_in", "decompressed", "IPComp header + deflate"),
     "decompressed-out": ("vpp_ipcomp_sa_decompressed_out", "decompressed", "restored payload"),
-    "rx-uncompressed": ("vpp_ipcomp_sa_rx_uncompressed", "received without IPComp", "inner"),
     "rx-errors": ("vpp_ipcomp_sa_rx_errors", "received and dropped", "IPComp header + data"),
     "tx-errors": ("vpp_ipcomp_sa_tx_errors", "dropped on the send side", "payload"),
+    "backoff": ("vpp_ipcomp_sa_backoff", "sent uncompressed by the adaptive back-off", "payload"),
 }
 
 #: asynchronous-engine /net/ipcomp/sa/<counter> -> (family stem, packets meaning, bytes meaning)
@@ -89,7 +91,7 @@ ENGINE_GAUGES: dict[str, tuple[str, str]] = {
 #: plain gauges -> (family, help)
 GAUGES: dict[str, tuple[str, str]] = {
     "/net/ipcomp/sas": ("vpp_ipcomp_sas", "IPComp SAs configured."),
-    "/net/ipcomp/tunnels": ("vpp_ipcomp_tunnels", "IPComp tunnel interfaces."),
+    "/net/ipcomp/tunnels": ("vpp_ipcomp_tunnels", "ipip tunnels with ipcomp protection."),
 }
 
 #: payload-size histograms -> op label
@@ -127,6 +129,9 @@ CLOCKS = "/net/ipcomp/engine/clocks/<op>, indexed by engine"
 
 def engine_names(snap: Snapshot) -> list[str]:
     """Engine names in index order (see the module docstring)."""
+    published = snap.values.get(ENGINE_NAMES)
+    if isinstance(published, list):
+        return [str(name) for name in published]
     names = []
     for path in snap.values:
         if path.startswith(ENGINE_PREFIX) and path.endswith("/sas"):
