@@ -631,6 +631,12 @@ def test_tunnel_with_worker(
     got = pg_replay(a, "inner", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
     got = outer_frames(got, 4, OUTER[4][0])
     expect = check_wire(inners, got, 4, 4)
+    # regression: outer IPv4 identifications of compressed packets come from
+    # the sending thread's own range (2 threads: worker 1 owns 0x8000-0xffff);
+    # they used to start at thread << 12 and overlap after 4096 packets
+    ids = [struct.unpack("!H", f[18:20])[0] for f in got if f[23] == 108]
+    assert ids and all(i >= 0x8000 for i in ids), ids
+    assert len(set(ids)) == len(ids)
     # B's reply direction is not needed; a few bad packets at A from the peer
     bad = [
         ether(
