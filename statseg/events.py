@@ -14,7 +14,10 @@ is a byte string. Two comment forms carry meaning:
 * ``(1 sa-add, 2 sa-del, ...)``: an enumeration; the field decodes as the
   name (an unknown number as its decimal string).
 
-Any other comment is documentation only. :func:`records_since` finds the
+Any other comment is documentation only. After the field lines, lines
+``reason <type name> <code> <name>`` name the ``reason`` codes of records of
+that type (schema v2 of the ipcomp plugin); a record whose reason they name
+decodes with ``reason_name`` as well. :func:`records_since` finds the
 records a consumer has not seen yet from the ring's per-thread sequence
 numbers, and how many were overwritten before it could read them.
 """
@@ -37,6 +40,7 @@ _LINE = re.compile(
 )
 _NONE = re.compile(r"^(?P<value>~0|0x[0-9a-fA-F]+|\d+) if none$")
 _ENUM_ITEM = re.compile(r"^(?P<value>\d+) (?P<name>[A-Za-z][\w-]*)$")
+_REASON = re.compile(r"^reason (?P<type>[A-Za-z][\w-]*) (?P<code>\d+) (?P<name>[A-Za-z][\w-]*)$")
 
 
 class SchemaError(ValueError):
@@ -68,6 +72,8 @@ class EventSchema:
     version: int
     fields: tuple[SchemaField, ...]
     record_size: int
+    #: type name -> reason code -> reason name, from the ``reason`` lines
+    reasons: dict[str, dict[int, str]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: bytes | str, version: int, record_size: int) -> EventSchema:
@@ -80,7 +86,11 @@ class EventSchema:
         if len(lines) < 2:
             raise SchemaError(f"ring schema has no fields: {text!r}")
         fields = []
+        reasons: dict[str, dict[int, str]] = {}
         for line in lines[1:]:
+            if reason := _REASON.match(line.strip()):
+                reasons.setdefault(reason["type"], {})[int(reason["code"])] = reason["name"]
+                continue
             match = _LINE.match(line.strip())
             if match is None:
                 raise SchemaError(f"ring schema line not understood: {line!r}")
@@ -94,7 +104,7 @@ class EventSchema:
         names = [f.name for f in fields]
         if len(set(names)) != len(names):
             raise SchemaError(f"ring schema names a field twice: {names}")
-        return cls(lines[0].strip(), version, tuple(fields), record_size)
+        return cls(lines[0].strip(), version, tuple(fields), record_size, reasons)
 
     def field(self, name: str) -> SchemaField:
         """The field called ``name``; ``KeyError`` when the schema lacks it."""
@@ -105,7 +115,9 @@ class EventSchema:
 
     def decode(self, records: Sequence[bytes]) -> list[dict[str, Any]]:
         """One dict per record: ``{field name: value}`` with integers, ``None``
-        for a "none" value, enumeration names, and ``bytes`` for ``u8[n]``.
+        for a "none" value, enumeration names, and ``bytes`` for ``u8[n]``;
+        plus ``reason_name`` where the schema's reason lines name the
+        record's ``reason`` for its ``type``.
 
         Records shorter than ``record_size`` raise :class:`SchemaError`."""
         if not records:
@@ -127,7 +139,14 @@ class EventSchema:
                     values = [v if v is None else f.names.get(v, str(v)) for v in values]
             columns.append(values)
         keys = [f.name for f in self.fields]
-        return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        decoded = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        if self.reasons:
+            for record in decoded:
+                code = record.get("reason")
+                names = self.reasons.get(str(record.get("type")), {})
+                if isinstance(code, int) and code in names:
+                    record["reason_name"] = names[code]
+        return decoded
 
     def _dtype(self) -> np.dtype:
         return np.dtype(

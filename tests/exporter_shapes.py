@@ -80,7 +80,7 @@ def plugin_event_schema() -> bytes:
     """The schema text the plugin publishes with its event ring: the C string
     ``ipcomp_event_schema`` of ``plugin/ipcomp/ipcomp_stats.c``, its literals joined."""
     source = (Path(__file__).parents[1] / "plugin/ipcomp/ipcomp_stats.c").read_text()
-    body = re.search(r"ipcomp_event_schema\[\]\s*=\s*(.*?);", source, re.S)
+    body = re.search(r'ipcomp_event_schema\[\]\s*=\s*((?:\s*"(?:[^"\\]|\\.)*")+)\s*;', source)
     assert body is not None, "ipcomp_event_schema not found in ipcomp_stats.c"
     text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body.group(1)))
     return text.encode().decode("unicode_escape").encode()

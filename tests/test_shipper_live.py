@@ -67,7 +67,7 @@ def test_live_vpp_events_and_metrics_land_in_opensearch(
     by_action: dict[str, list[dict[str, Any]]] = {}
     for e in events:
         by_action.setdefault(e["event.action"], []).append(e)
-    assert {e["vpp.thread"] for e in by_action["sa-add"] + by_action["tunnel-add"]} == {0}
+    assert {e["vpp.thread"] for e in by_action["sa-add"] + by_action["protect-add"]} == {0}
     failures = by_action["decompress-failure"]
     assert len(failures) == len(bad)
     assert {e["vpp.thread"] for e in failures} == {1}

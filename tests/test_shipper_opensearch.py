@@ -89,7 +89,7 @@ def test_recording_lands_with_the_mapped_types(
     boot = frames[-1].snapshot["/sys/boottime"]
     assert {e["_id"] for e in events} == {ids.event_id(HOST, boot, 0, s) for s in (0, 1)}
     actions = sorted(e["_source"]["event"]["action"] for e in events)
-    assert actions == ["sa-add", "tunnel-add"]
+    assert actions == ["sa-add", "protect-add"]
     sa_add = next(e["_source"] for e in events if e["_source"]["event"]["action"] == "sa-add")
     assert sa_add["source"]["ip"] == "192.168.1.1" and sa_add["destination"]["ip"] == "192.168.1.2"
     assert sa_add["vpp"]["ipcomp"]["cpi"] == 0x1234
@@ -312,7 +312,7 @@ def test_saved_searches_find_their_documents(
         ("engine-switch", 0, None),
         ("sa-add", 0, "192.168.1.2"),
         ("sa-del", 0, "192.168.1.2"),
-        ("tunnel-add", 0, "192.168.1.2"),
+        ("protect-add", 0, "192.168.1.2"),
     ]
     records = [
         record(
@@ -337,7 +337,7 @@ def test_saved_searches_find_their_documents(
     expected = {
         "vppcomp-search-decompress-failures": {"decompress-failure"},
         "vppcomp-search-offload-fallbacks": {"device-failure", "device-recovery", "engine-switch"},
-        "vppcomp-search-sa-lifecycle": {"sa-add", "sa-del", "tunnel-add"},
+        "vppcomp-search-sa-lifecycle": {"sa-add", "sa-del", "protect-add"},
     }
     searches = {
         o["id"]: o for o in kibana.saved_objects(kibana.default_files()) if o["type"] == "search"

@@ -52,7 +52,7 @@ def test_decoder_reads_what_the_plugin_writes() -> None:
     assert decoded == {
         "timestamp_ns": 123, "type": "decompress-failure", "reason": 7, "sa_index": None,
         "sa_id": 42, "cpi": 0x1234, "is_ip6": 1, "engine_index": None, "sw_if_index": 3,
-        "length": 1500, "src": src, "dst": bytes(16),
+        "length": 1500, "src": src, "dst": bytes(16), "reason_name": "corrupt",
     }  # fmt: skip
     (unknown,) = SCHEMA.decode([C_STRUCT.pack(1, 77, *[0] * 8, b"", b"")])
     assert unknown["type"] == "77"
@@ -240,7 +240,7 @@ def test_self_metrics_appear_on_the_exporter(tmp_path: Path) -> None:
 
 def test_ipv6_decompress_failure_document() -> None:
     raw = record(
-        type="decompress-failure", reason=9, sa_id=5, sa_index=0, cpi=9, length=1400,
+        type="decompress-failure", reason=8, sa_id=5, sa_index=0, cpi=9, length=1400,
         src="2001:db8::2", dst="2001:db8::1",
     )  # fmt: skip
     (decoded,) = SCHEMA.decode([raw])
@@ -251,7 +251,7 @@ def test_ipv6_decompress_failure_document() -> None:
     body = flatten(document.body)
     assert document.stream == "logs-vpp.ipcomp-ns"
     assert body["source.ip"] == "2001:db8::2" and body["network.type"] == "ipv6"
-    # code 9 of foreach_ipcomp_decompress_error (plugin/ipcomp/ipcomp_decompress_node.c)
+    # "reason decompress-failure 8 truncated_deflate" of the schema the plugin publishes
     assert body["event.reason"] == "truncated_deflate"
     assert body["event.outcome"] == "failure" and body["event.sequence"] == 77
     assert body["vpp.thread"] == 1 and body["network.bytes"] == 1400

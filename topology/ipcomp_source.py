@@ -7,7 +7,8 @@ two ends of an ipcomp link mirror each other like an IPIP tunnel's.
 
 Rates come from the per-SA combined counters ``/net/ipcomp/sa/<counter>``
 at the details' ``sa_index`` (plugin/README.md): sent = compressed-out +
-bypass + incompressible, received = decompressed-in + rx-uncompressed; the
+bypass + incompressible, received = decompressed-in (what the peer left
+uncompressed is ipip's, counted on the tunnel interface); the
 compression ratio is the plugin's, compressed-out bytes / compressed-in
 bytes of what this end sent (smaller is better; ``None`` if it compressed
 nothing in the interval).
@@ -76,7 +77,7 @@ def read_ipcomp(source: ApiSource, host: Host, stats: HostStats | None) -> None:
             continue
         if stats is not None:
             sent = _sum_rates(stats, index, ("compressed-out", "bypass", "incompressible"))
-            received = _sum_rates(stats, index, ("decompressed-in", "rx-uncompressed"))
+            received = _sum_rates(stats, index, ("decompressed-in",))
             end.tx, end.rx = sent, received
             end.ratio = _ratio(stats, index)
         host.tunnels.append(end)

@@ -311,15 +311,12 @@ def overview() -> Board:
     b.panel(
         "timeseries",
         "Receive side: what happened to each packet",
-        "Decompressed, uncompressed from the peer (it skipped compression), dropped.",
+        "Decompressed and dropped (packets the peer left uncompressed are ipip's: the "
+        "tunnel interface's counters on the data-plane dashboard).",
         [
             (
                 f"sum(rate(vpp_ipcomp_sa_decompressed_in_packets_total{{{SA}}}[{RI}]))",
                 "decompressed",
-            ),
-            (
-                f"sum(rate(vpp_ipcomp_sa_rx_uncompressed_packets_total{{{SA}}}[{RI}]))",
-                "uncompressed from peer",
             ),
             (f"sum(rate(vpp_ipcomp_sa_rx_errors_packets_total{{{SA}}}[{RI}]))", "rx errors"),
         ],

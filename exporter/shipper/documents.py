@@ -160,8 +160,8 @@ def _common(observer: Observer, kind: str, namespace: str, boot: float) -> dict[
 EVENT_KINDS: dict[str, tuple[list[str], list[str], str, str | None]] = {
     "sa-add": (["configuration"], ["creation"], "success", None),
     "sa-del": (["configuration"], ["deletion"], "success", None),
-    "tunnel-add": (["configuration", "network"], ["creation"], "success", None),
-    "tunnel-del": (["configuration", "network"], ["deletion"], "success", None),
+    "protect-add": (["configuration", "network"], ["creation"], "success", None),
+    "protect-del": (["configuration", "network"], ["deletion"], "success", None),
     "engine-failure": (["network"], ["error"], "failure", "compress"),
     "decompress-failure": (["network"], ["error"], "failure", "decompress"),
     "device-failure": (["host"], ["error"], "failure", None),
@@ -231,12 +231,15 @@ def event_document(
     category, kinds, outcome, stem = EVENT_KINDS.get(action, (["host"], ["info"], "unknown", None))
     is_ip6 = record.get("is_ip6")
     code = record.get("reason")
-    reason = None
-    if stem is not None and code is not None:
-        node = f"ipcomp{6 if is_ip6 else 4}-{stem}"
-        reason = context.reasons.get(node, {}).get(code)
-    elif action == "engine-switch" and code is not None:
-        reason = _switch_reason(code)
+    # the schema's reason lines name it (plugin schema v2); older recordings'
+    # schema v1 did not: there the node's error order and the fallback enum
+    reason = record.get("reason_name")
+    if reason is None and code is not None:
+        if stem is not None:
+            node = f"ipcomp{6 if is_ip6 else 4}-{stem}"
+            reason = context.reasons.get(node, {}).get(code)
+        elif action == "engine-switch":
+            reason = _switch_reason(code)
     engine = record.get("engine_index")
     sw_if_index = record.get("sw_if_index")
     src = _address(record.get("src", b""), is_ip6)
