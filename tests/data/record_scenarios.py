@@ -72,17 +72,16 @@ WORDS = b"telemetry compression tunnel gateway packet vector node counter GET /i
 
 
 def add_tunnel(vpp: VppInstance, sa: int, engine: str) -> str:
-    """Create SA ``sa`` as a tunnel from LOCAL to PEER[sa] on ``engine`` and
-    route INNER_NET[sa] through it; returns the tunnel interface.
-
-    The only place that knows the plugin's tunnel CLI (today
-    ``create ipcomp tunnel``; the ``ipcomp protect <ipip-if>`` form replaces it
-    when the plugin moves to protecting an ipip tunnel)."""
-    interface = f"ipcomp{sa - 1}"
+    """Create SA ``sa`` on ``engine`` protecting an ipip tunnel from LOCAL to
+    PEER[sa] and route INNER_NET[sa] through it; returns the tunnel
+    interface. The only place that knows the plugin's tunnel CLI."""
+    interface = f"ipip{sa - 1}"
     cli_script(
         vpp,
         f"""
-        create ipcomp tunnel src {LOCAL} dst {PEER[sa]} cpi {CPI[sa]} engine {engine} id {sa}
+        create ipip tunnel src {LOCAL} dst {PEER[sa]} instance {sa - 1}
+        ipcomp sa add local {LOCAL} peer {PEER[sa]} cpi {CPI[sa]} id {sa} engine {engine}
+        ipcomp protect {interface} sa-out {sa} sa-in {sa}
         set interface state {interface} up
         set interface unnumbered {interface} use pg0
         ip route add {INNER_NET[sa]}.0.0/16 via {interface}
