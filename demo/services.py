@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,12 +84,6 @@ def prometheus_argv(config: Path, data_dir: Path, listen: str) -> list[str]:
         f"--web.listen-address={listen}",
         "--storage.tsdb.retention.time=1d",
     ]
-
-
-def shipper_available() -> bool:
-    """Whether this vppcomp has the ``ship`` command (the Elasticsearch shipper)."""
-    probe = subprocess.run(vppcomp_argv("ship", "--help"), capture_output=True, timeout=60)
-    return probe.returncode == 0
 
 
 def shipper_argv(stats_socket: Path, spool: Path, es_url: str) -> list[str]:

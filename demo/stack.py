@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -211,8 +212,16 @@ class Stack:
     # --- the services -----------------------------------------------------
 
     def start_child(self, name: str, argv: list[str]) -> Child:
-        child = Child(name, argv, self.workdir / "logs" / f"{name}.log")
-        self.children.append(child)
+        """Start ``argv`` and register it for :meth:`stop`. SIGINT and SIGTERM
+        wait until the child is registered: an interrupt between the fork
+        and the registration would otherwise leave the child running."""
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        try:
+            child = Child(name, argv, self.workdir / "logs" / f"{name}.log")
+            self.children.append(child)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
         return child
 
     def start_services(self, hosts: list[HostSpec], live: bool) -> None:
@@ -251,18 +260,15 @@ class Stack:
         self.urls.prometheus = f"http://{listen}/"
         self.urls.alerts = alerts_page(f"http://{listen}")
 
-        if services.shipper_available():
-            spool = self.workdir / "shipper.sqlite"
-            self.say(
-                f"starting the shipper of {hosts[0].name}: spool {spool}, "
-                f"to {self.config.es_url} (ES_URL) when it answers"
-            )
-            self.start_child(
-                "shipper",
-                services.shipper_argv(Path(str(hosts[0].stats_socket)), spool, self.config.es_url),
-            )
-        else:
-            self.say("shipper: skipped, this vppcomp has no 'ship' command yet")
+        spool = self.workdir / "shipper.sqlite"
+        self.say(
+            f"starting the shipper of {hosts[0].name}: spool {spool}, "
+            f"to {self.config.es_url} (ES_URL) when it answers"
+        )
+        self.start_child(
+            "shipper",
+            services.shipper_argv(Path(str(hosts[0].stats_socket)), spool, self.config.es_url),
+        )
 
     # --- the run ----------------------------------------------------------
 

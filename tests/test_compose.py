@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 ONE_SHOT = {"traffic", "kibana-import"}
 # paths another issue creates; checked once they exist
-PENDING = {Path("dashboards/kibana"): "Kibana saved objects (issue 11)"}
 
 
 @pytest.fixture(scope="module")
@@ -105,24 +104,17 @@ def test_start_order_by_health(compose: dict[str, Any]) -> None:
 
 def test_named_volumes_and_files_exist(compose: dict[str, Any]) -> None:
     declared = set(compose["volumes"])
-    pending = []
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
             source = volume.split(":", 1)[0]
             if source.startswith("."):
-                path = Path(source)
-                if path in PENDING and not (ROOT / path).exists():
-                    pending.append(f"{path}: {PENDING[path]}")
-                    continue
-                assert (ROOT / path).exists(), f"{name}: {source} missing"
+                assert (ROOT / source).exists(), f"{name}: {source} missing"
             else:
                 assert source in declared, f"{name}: volume {source} not declared"
     for line in (ROOT / "deploy" / "Dockerfile").read_text().splitlines():
         if line.startswith("COPY ") and "--from" not in line:
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), f"Dockerfile: {source} missing"
-    if pending:
-        pytest.skip("not yet in the repository: " + "; ".join(pending))
 
 
 def test_no_secrets_in_the_file(compose: dict[str, Any]) -> None:
@@ -180,8 +172,7 @@ def test_compose_prometheus_loads_the_demo_rules() -> None:
 
 
 def test_vppcomp_commands_parse(compose: dict[str, Any]) -> None:
-    """Every service of the vppcomp image runs a command this vppcomp accepts
-    (the shipper once ``vppcomp ship`` exists)."""
+    """Every service of the vppcomp image runs a command this vppcomp accepts."""
     parser = build_parser()
     commands = {
         name: service["command"]
@@ -190,12 +181,8 @@ def test_vppcomp_commands_parse(compose: dict[str, Any]) -> None:
     }
     assert set(commands) == {"exporter-west", "exporter-east", "shipper"}
     for name, command in commands.items():
-        if command[0] == "ship" and not services.shipper_available():
-            continue
         args = parser.parse_args(command)
         assert args.handler, name
-    if not services.shipper_available():
-        pytest.skip("vppcomp has no 'ship' command yet (issue 11): shipper command not checked")
 
 
 def test_container_scripts_pass_shellcheck() -> None:

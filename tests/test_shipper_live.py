@@ -92,6 +92,7 @@ def test_live_vpp_events_and_metrics_land_in_opensearch(
         sa["vpp.ipcomp.sa.compressed_in.packets"]
         + sa["vpp.ipcomp.sa.bypass.packets"]
         + sa["vpp.ipcomp.sa.incompressible.packets"]
+        + sa["vpp.ipcomp.sa.backoff.packets"]
     )
     assert sent == len(frames)
     assert sa["vpp.ipcomp.sa.rx_errors.packets"] == len(bad)
