@@ -66,7 +66,9 @@ typedef struct
   u32 n_inflight;      /* ops on the device (its one thread writes it) */
   u8 op;
   u8 level;
-  u8 dead; /* freed by its owner while ops were in flight */
+  u8 window_bits;
+  u8 dead;    /* freed by its owner while ops were in flight */
+  u8 waiting; /* on cdev_main.xform_waiting: no xform yet, the cap was full */
 } cdev_ctx_t;
 
 typedef struct
@@ -107,7 +109,8 @@ typedef struct
   cdev_per_thread_t *per_thread;
   u32 n_qps;
   u32 n_xforms;
-  cdev_ctx_t **dead_ctxs; /* freed while their ops were in flight */
+  cdev_ctx_t **dead_ctxs;     /* freed while their ops were in flight */
+  cdev_ctx_t **xform_waiting; /* live, no xform: made once the cap has room */
 } cdev_main_t;
 
 /* device 0 of the offload counters (ipcomp_async.h) */
@@ -183,6 +186,7 @@ cdev_device_ok (u32 thread_index, cdev_per_thread_t *cpt, u32 sa_index)
 }
 
 static void cdev_ctx_release (cdev_ctx_t *c);
+static int cdev_ctx_xform_create (cdev_ctx_t *c);
 
 /* Once a second from the ipcomp stats process (main thread): the
  * /net/ipcomp/engine/compressdev/inflight gauge over all queue pairs (the
@@ -211,6 +215,17 @@ cdev_periodic (void)
 	}
       cdev_ctx_release (c);
       vec_del1 (cm->dead_ctxs, i);
+    }
+
+  /* contexts made while the xform cap was full (SA churn with ops still on
+   * the device) get their xform as soon as released ones made room */
+  for (u32 i = 0; i < vec_len (cm->xform_waiting);)
+    {
+      cdev_ctx_t *c = cm->xform_waiting[i];
+      if (!cdev_ctx_xform_create (c))
+	break;
+      c->waiting = 0;
+      vec_del1 (cm->xform_waiting, i);
     }
 }
 
@@ -483,37 +498,57 @@ cdev_ctx_new (u32 thread_index, ipcomp_op_type_t op, u8 level, u8 window_bits)
       return 0;
     }
 
-  if (cm->dev_ok && cm->n_xforms < CDEV_MAX_XFORMS)
+  c->window_bits = window_bits;
+  if (cm->dev_ok && !cdev_ctx_xform_create (c))
     {
-      struct rte_comp_xform x = {};
-      if (op == IPCOMP_OP_COMPRESS)
-	{
-	  x.type = RTE_COMP_COMPRESS;
-	  x.compress.algo = RTE_COMP_ALGO_DEFLATE;
-	  x.compress.deflate.huffman = RTE_COMP_HUFFMAN_DYNAMIC;
-	  x.compress.level = level;
-	  x.compress.window_size = window_bits;
-	  x.compress.chksum = RTE_COMP_CHECKSUM_NONE;
-	  x.compress.hash_algo = RTE_COMP_HASH_ALGO_NONE;
-	}
-      else
-	{
-	  x.type = RTE_COMP_DECOMPRESS;
-	  x.decompress.algo = RTE_COMP_ALGO_DEFLATE;
-	  x.decompress.chksum = RTE_COMP_CHECKSUM_NONE;
-	  x.decompress.window_size = IPCOMP_CODEC_WBITS_MAX;
-	  x.decompress.hash_algo = RTE_COMP_HASH_ALGO_NONE;
-	}
-      if (rte_compressdev_private_xform_create (cm->dev_id, &x, &c->xform) < 0)
-	{
-	  IPCOMP_LOG_ERR ("compressdev: the device refuses %s level %u window %u: software only",
-			  op == IPCOMP_OP_COMPRESS ? "compress" : "decompress", level, window_bits);
-	  c->xform = 0;
-	}
-      else
-	cm->n_xforms++;
+      /* the cap is full of contexts whose ops are still on the device: the
+       * stats process makes this one's xform when they are released */
+      c->waiting = 1;
+      vec_add1 (cm->xform_waiting, c);
     }
   return c;
+}
+
+/* Give 'c' a device private xform (main thread). Returns 0 only when the
+ * xform cap is full (worth trying again later); a device that refuses the
+ * parameters leaves 'c' in software for good and returns 1. */
+static int
+cdev_ctx_xform_create (cdev_ctx_t *c)
+{
+  cdev_main_t *cm = &cdev_main;
+  struct rte_comp_xform x = {};
+  void *xform;
+
+  if (cm->n_xforms >= CDEV_MAX_XFORMS)
+    return 0;
+  if (c->op == IPCOMP_OP_COMPRESS)
+    {
+      x.type = RTE_COMP_COMPRESS;
+      x.compress.algo = RTE_COMP_ALGO_DEFLATE;
+      x.compress.deflate.huffman = RTE_COMP_HUFFMAN_DYNAMIC;
+      x.compress.level = c->level;
+      x.compress.window_size = c->window_bits;
+      x.compress.chksum = RTE_COMP_CHECKSUM_NONE;
+      x.compress.hash_algo = RTE_COMP_HASH_ALGO_NONE;
+    }
+  else
+    {
+      x.type = RTE_COMP_DECOMPRESS;
+      x.decompress.algo = RTE_COMP_ALGO_DEFLATE;
+      x.decompress.chksum = RTE_COMP_CHECKSUM_NONE;
+      x.decompress.window_size = IPCOMP_CODEC_WBITS_MAX;
+      x.decompress.hash_algo = RTE_COMP_HASH_ALGO_NONE;
+    }
+  if (rte_compressdev_private_xform_create (cm->dev_id, &x, &xform) < 0)
+    {
+      IPCOMP_LOG_ERR ("compressdev: the device refuses %s level %u window %u: software only",
+		      c->op == IPCOMP_OP_COMPRESS ? "compress" : "decompress", c->level,
+		      c->window_bits);
+      return 1;
+    }
+  cm->n_xforms++;
+  c->xform = xform; /* one pointer store: a worker sees 0 (software) or the xform */
+  return 1;
 }
 
 static void
@@ -521,6 +556,13 @@ cdev_ctx_release (cdev_ctx_t *c)
 {
   cdev_main_t *cm = &cdev_main;
   ipcomp_engine_t *sw = vec_elt_at_index (ipcomp_main.engines, c->sw_engine_index);
+
+  if (c->waiting)
+    {
+      u32 i = vec_search (cm->xform_waiting, c);
+      if (i != ~0)
+	vec_del1 (cm->xform_waiting, i);
+    }
 
   if (c->xform && cm->dev_ok && rte_compressdev_private_xform_free (cm->dev_id, c->xform) == 0)
     cm->n_xforms--;
