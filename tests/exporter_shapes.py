@@ -7,7 +7,7 @@ symlinks, node runtime counters, node errors, a buffer pool, a heap, the
 ``/sys`` scalars, and the plugin's SA counters, engine counters and gauges,
 log2 histograms and event ring, and its asynchronous ``compressdev`` engine
 (offload SA counters, one offload device with its queue-pair counters and
-latency histogram, node error ``offload_drop``).  Entries added later are
+latency histogram, node error ``offload-drop``).  Entries added later are
 appended as separate columns so that earlier values (and golden lines) stay
 the same. Values are small formulas of the index,
 thread and ``tick`` so that later snapshots count upwards.
@@ -61,7 +61,7 @@ ERRORS = (
     ("ipcomp4-decompress", "corrupt"),
     ("ip4-input", "ip4 ttl <= 1"),
 )
-OFFLOAD_ERROR = ("ipcomp4-compress", "offload_drop")
+OFFLOAD_ERROR = ("ipcomp4-compress", "offload-drop")
 EVENT = struct.Struct("<QHHIIHBBII16s16s")
 
 

@@ -350,16 +350,16 @@ def predict(ipcomp: bytes, nh: int, cpi: int, limit: int, hdr_cut: bool) -> str:
     if nh == 108:
         return "nested"
     if cpi != CPI:
-        return "unknown_cpi"
+        return "unknown-cpi"
     d = zlib.decompressobj(wbits=-15)
     try:
         out = d.decompress(ipcomp[4:], limit + 1)
     except zlib.error:
         return "corrupt"
     if len(out) > limit:
-        return "too_big"
+        return "too-big"
     if not d.eof:
-        return "truncated_deflate"
+        return "truncated-deflate"
     if d.unused_data:
         return "corrupt"  # bytes after the final block (both engines refuse them)
     if nh == 4:
@@ -377,7 +377,7 @@ def predict(ipcomp: bytes, nh: int, cpi: int, limit: int, hdr_cut: bool) -> str:
         )
     else:
         ok = False
-    return "decompressed" if ok else "bad_inner"
+    return "decompressed" if ok else "bad-inner"
 
 
 TRANSPORT = {

@@ -35,18 +35,18 @@ EVENT_TYPES = {
 DECOMPRESS_ERRORS = [
     "decompressed",
     "truncated",
-    "bad_header",
+    "bad-header",
     "fragment",
-    "unknown_cpi",
+    "unknown-cpi",
     "nested",
-    "too_big",
+    "too-big",
     "corrupt",
-    "truncated_deflate",
-    "bad_inner",
+    "truncated-deflate",
+    "bad-inner",
     "engine",
-    "no_buffer",
-    "restored_too_big",
-    "offload_drop",
+    "no-buffer",
+    "restored-too-big",
+    "offload-drop",
 ]
 
 

@@ -307,7 +307,7 @@ def test_used_only_drops_zero_series(tmp_path: Path) -> None:
 def error_snapshot(values: list[int], tick: int = 0) -> object:
     """exporter_snapshot() with /node/errors set to ``values`` (thread 0) in
     the order of exporter_shapes.ERRORS + OFFLOAD_ERROR: three ipcomp
-    errors, ``ip4-input/ip4 ttl <= 1``, ``ipcomp4-compress/offload_drop``."""
+    errors, ``ip4-input/ip4 ttl <= 1``, ``ipcomp4-compress/offload-drop``."""
     snap = exporter_snapshot(tick=tick)
     errors = snap.values["/node/errors"]
     errors[:] = 0
@@ -333,7 +333,7 @@ def test_default_error_cardinality(server: SegmentServer) -> None:
     first = error_series(scrape(exporter))
     assert ttl not in first  # never counted: not exported
     assert first[("ipcomp4-decompress", "corrupt")] == 0  # ipcomp: exported while zero
-    assert first[("ipcomp4-compress", "offload_drop")] == 0
+    assert first[("ipcomp4-compress", "offload-drop")] == 0
     server.publish(error_snapshot([5, 0, 0, 7, 0]))
     assert error_series(scrape(exporter))[ttl] == 7
     server.publish(error_snapshot([0, 0, 0, 0, 0]))  # clear errors: the series stays, at 0
@@ -434,7 +434,7 @@ def test_offload_families_by_device_queue_pair_and_reason(
         return
     for reason in FALLBACK_REASONS:
         total = snap[f"/net/ipcomp/sa/offload-fallback-{reason}"].sum(axis=0)
-        labels = frozenset({("sa", "200"), ("reason", reason.replace("-", "_"))})
+        labels = frozenset({("sa", "200"), ("reason", reason)})
         assert series[("vpp_ipcomp_sa_offload_fallback_packets_total", labels)] == total[1, 0]
         assert series[("vpp_ipcomp_sa_offload_fallback_bytes_total", labels)] == total[1, 1]
     hw = snap["/net/ipcomp/sa/offload-hw"].sum(axis=0)

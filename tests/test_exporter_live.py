@@ -323,9 +323,9 @@ def test_offload_values_equal_vpp_papi(
         index = engine_names(StatsClient(str(vpp.stats_socket)).snapshot()).index("compressdev")
         key = frozenset({("engine", "compressdev"), ("op", "compress")})
         assert series[("vpp_ipcomp_engine_ops_total", key)] == sum(r[index][0] for r in calls)
-        drops = frozenset({("node", "ipcomp4-compress"), ("reason", "offload_drop")})
+        drops = frozenset({("node", "ipcomp4-compress"), ("reason", "offload-drop")})
         assert series[("vpp_node_errors_total", drops)] == error_counter(
-            stats, "ipcomp4-compress", "offload_drop"
+            stats, "ipcomp4-compress", "offload-drop"
         )
     finally:
         stats.disconnect()
@@ -337,7 +337,7 @@ def test_offload_values_equal_vpp_papi(
         if name == "vpp_ipcomp_sa_offload_fallback_packets_total":
             reason = dict(labels)["reason"]
             fallback[reason] = fallback.get(reason, 0) + value
-    assert hw >= 2 and fallback["queue_full"] >= 1 and fallback["device_error"] == 20
+    assert hw >= 2 and fallback["queue-full"] >= 1 and fallback["device-error"] == 20
     assert hw + sum(fallback.values()) == 240
 
 
@@ -352,7 +352,7 @@ def _check_offload_sa(series: Series, stats: Any) -> None:
     names = stats["/net/ipcomp/sa/names"]
     paths = {f"/net/ipcomp/sa/{c}": (stem, None) for c, (stem, *_) in SA_OFFLOAD_COUNTERS.items()}
     for reason in FALLBACK_REASONS:
-        paths[f"{FALLBACK}{reason}"] = ("vpp_ipcomp_sa_offload_fallback", reason.replace("-", "_"))
+        paths[f"{FALLBACK}{reason}"] = ("vpp_ipcomp_sa_offload_fallback", reason)
     checked = 0
     for path, (stem, reason) in paths.items():
         rows = stats[path]

@@ -80,7 +80,7 @@ OFFLOAD_SA = [
     "offload-fallback-data-error",
     "offload-dropped",
 ]
-DECOMPRESS_ERRORS_ALL = list(DECOMPRESS_ERRORS)  # ends with offload_drop
+DECOMPRESS_ERRORS_ALL = list(DECOMPRESS_ERRORS)  # ends with offload-drop
 
 
 def offload_sa(stats: Any, sa_index: int = 0) -> dict[str, tuple[int, int]]:
@@ -275,7 +275,7 @@ def test_missing_device(
     stats = stats_client(a)
     try:
         off = offload_sa(stats)
-        drops = error_counter(stats, "ipcomp4-compress", "offload_drop")
+        drops = error_counter(stats, "ipcomp4-compress", "offload-drop")
         assert len(got) + drops == n
         if policy == "fallback":
             assert off["offload-fallback-no-device"][0] == n and len(got) == n
@@ -362,12 +362,12 @@ def test_malformed_same_verdicts_as_software(
     # Every reason agrees except one known leniency of the DPDK software
     # PMDs: a stream cut after its last literal (no end-of-block code) whose
     # output is nevertheless the complete packet is accepted by the device;
-    # the software engines call it truncated_deflate.  A few per thousand.
-    moved = sw["truncated_deflate"] - hw["truncated_deflate"]
-    assert 0 <= moved <= max(10, sw["truncated_deflate"] // 100), (sw, hw)
+    # the software engines call it truncated-deflate.  A few per thousand.
+    moved = sw["truncated-deflate"] - hw["truncated-deflate"]
+    assert 0 <= moved <= max(10, sw["truncated-deflate"] // 100), (sw, hw)
     assert hw["decompressed"] - sw["decompressed"] == moved
     for reason in DECOMPRESS_ERRORS_ALL:
-        if reason not in ("truncated_deflate", "decompressed"):
+        if reason not in ("truncated-deflate", "decompressed"):
             assert sw[reason] == hw[reason], (reason, sw, hw)
 
 

@@ -206,7 +206,7 @@ def test_fuzz_100k(
         drops = n - got["decompressed"]
         assert (
             sa_counter(stats, "rx-errors", 0)[0]
-            == drops - got["unknown_cpi"] - got["nested"] - got["truncated"]
+            == drops - got["unknown-cpi"] - got["nested"] - got["truncated"]
         )
         events = [e for e in read_events(stats) if e["type"] == "decompress-failure"]
         assert events, "no decompress-failure events"
@@ -574,6 +574,44 @@ def test_stats_names_match_readme(
     assert types["/net/ipcomp/events-suppressed"] == 2
 
 
+def test_counter_names_follow_one_spelling_rule(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """One spelling rule for every name the plugin publishes (plugin/README.md,
+    "Stats segment"): lower-case words joined by ``-``.  That covers the
+    components of every ``/net/ipcomp/`` name, the plugin's node error
+    counters ``/err/ipcomp*/<name>`` and the event ring's type and reason
+    names (which are those counters' names), so a reason reads the same in
+    a counter path, an event and an exporter label."""
+    import re
+
+    from vppcomp.statseg.client import StatsClient
+    from vppcomp.statseg.events import EventSchema
+
+    word = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    v = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    with StatsClient(str(v.stats_socket)) as client:
+        snap = client.snapshot()
+    names = [n for n in snap if n.startswith(("/net/ipcomp/", "/err/ipcomp"))]
+    errors = [n for n in names if n.startswith("/err/")]
+    assert len(errors) > 40, errors  # every node of the plugin registered its errors
+    bad = []
+    for name in names:
+        bad += [name for part in name.split("/")[3:] if not word.match(part)]
+    ring = snap["/net/ipcomp/events"]
+    schema = EventSchema.parse(ring.schema, ring.schema_version, ring.entry_size)
+    type_names = schema.field("type").names.values()
+    bad += [f"event type {t}" for t in type_names if not word.match(t)]
+    for event_type, reasons in schema.reasons.items():
+        bad += [f"reason {event_type} {r}" for r in reasons.values() if not word.match(r)]
+    assert not bad, sorted(set(bad))
+    # the decompress reasons are the decompress node's counters, by name
+    reasons = set(schema.reasons["decompress-failure"].values())
+    counters = {n.rsplit("/", 1)[1] for n in errors if n.startswith("/err/ipcomp4-decompress/")}
+    assert reasons <= counters, sorted(reasons - counters)
+
+
 # --- outer MTU: fragmentation of the outer packet, reassembly at the peer --
 
 
@@ -765,7 +803,7 @@ def test_decompress_foreign_deflate(vpp_pair: tuple[Any, Any], engine: str) -> N
 
 def test_decompress_limit_and_gauges(vpp_pair: tuple[Any, Any]) -> None:
     """An SA's max-decompressed bounds what it inflates (the rest is counted as
-    too_big, with an event naming the addresses and CPI); the per-engine
+    too-big, with an event naming the addresses and CPI); the per-engine
     average-clocks gauges follow the traffic within a second or two."""
     _, b = vpp_pair
     peer, local, plen = OUTER[4]
@@ -798,13 +836,13 @@ def test_decompress_limit_and_gauges(vpp_pair: tuple[Any, Any]) -> None:
     time.sleep(2.5)  # the gauges are refreshed once a second
     stats = stats_client(b)
     try:
-        assert error_counter(stats, "ipcomp4-decompress", "too_big") == 2
+        assert error_counter(stats, "ipcomp4-decompress", "too-big") == 2
         assert error_counter(stats, "ipcomp4-decompress", "decompressed") == 2
         assert sa_counter(stats, "rx-errors", 0)[0] == 2
         failures = [e for e in read_events(stats) if e["type"] == "decompress-failure"]
         assert len(failures) == 2
         for e in failures:
-            assert DECOMPRESS_ERRORS[e["reason"]] == "too_big"
+            assert DECOMPRESS_ERRORS[e["reason"]] == "too-big"
             assert e["cpi"] == CPI and e["sa_id"] == 0 and e["engine_index"] == 0
             assert e["src"][:4] == ipaddress.ip_address(peer).packed
             assert e["dst"][:4] == ipaddress.ip_address(local).packed
@@ -889,7 +927,7 @@ def test_ipv6_outer_too_big_is_fragmented_not_lost(vpp_pair: tuple[Any, Any]) ->
 def test_length_from_inner_header_padding_and_long_chain(vpp_pair: tuple[Any, Any]) -> None:
     """Regression: the compress node took the length from the buffer chain, so
     link padding was compressed with the packet (and the peer dropped it as
-    bad_inner), and a chain over 64 KiB was copied into the 65,791-byte
+    bad-inner), and a chain over 64 KiB was copied into the 65,791-byte
     scratch before any check.  Now the inner header's length counts, bounded
     by the chain before anything is copied: the compressed data inflates to
     exactly the inner packet and B delivers it."""
@@ -920,7 +958,7 @@ def test_transport_vrf_and_enable_disable(
     ipcomp_plugin: PluginBuild,  # noqa: F811
 ) -> None:
     """Regressions: the transport send lookup ignored the table, so an SA in
-    table 1 never matched (not_for_sa); enable/disable did not remember the
+    table 1 never matched (not-for-sa); enable/disable did not remember the
     interface (disable elsewhere left the feature on, a second enable leaked
     a reference, and the SA could then be deleted under the feature)."""
     a = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)

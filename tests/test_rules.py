@@ -94,3 +94,19 @@ def test_prometheus_configs_load_the_rules() -> None:
     mounts = dict(m.rsplit(":", 2)[:2] for m in service["volumes"] if m.startswith("./"))
     target = mounts["./dashboards/prometheus"]
     assert f"--config.file={target}/prometheus.yml" in service["command"]
+
+
+def test_drop_rule_counts_exactly_the_compress_errors_of_severity_error() -> None:
+    """``vppcomp:ipcomp_drops:rate5m`` counts the compress nodes' drops: the
+    reasons the plugin registers with severity ERROR, no more (``too-big``
+    and ``gso`` are packets sent uncompressed, not drops) and no name the
+    plugin does not have."""
+    source = (ROOT / "plugin" / "ipcomp" / "ipcomp_compress_node.c").read_text()
+    errors = set(re.findall(r'_ \([A-Z_]+, "([a-z-]+)", ERROR,', source))
+    assert errors, "no ERROR counters found in ipcomp_compress_node.c"
+    drops = next(r for r in rules("record") if r["record"] == "vppcomp:ipcomp_drops:rate5m")
+    compress = re.search(
+        r'node=~"ipcomp\[46\]-\(transport-\)\?compress",\s*reason=~"([^"]+)"', drops["expr"]
+    )
+    assert compress is not None, drops["expr"]
+    assert set(compress[1].split("|")) == errors

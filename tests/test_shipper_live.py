@@ -76,8 +76,8 @@ def test_live_vpp_events_and_metrics_land_in_opensearch(
     assert None not in names and names <= {
         "truncated",
         "corrupt",
-        "truncated_deflate",
-        "bad_header",
+        "truncated-deflate",
+        "bad-header",
     }
     metrics = f"metrics-vpp.ipcomp-{ns}"
     request(f"{opensearch.url}/{metrics}/_refresh", "POST")

@@ -359,6 +359,6 @@ def test_saved_searches_find_their_documents(
         for h in all_docs(opensearch.url, f"logs-vpp.ipcomp-{ns}")
         if h["_source"]["event"]["action"] == "decompress-failure"
     )
-    # "reason decompress-failure 8 truncated_deflate" of the schema the plugin publishes
-    assert failure["event"]["reason"] == "truncated_deflate"
+    # "reason decompress-failure 8 truncated-deflate" of the schema the plugin publishes
+    assert failure["event"]["reason"] == "truncated-deflate"
     assert failure["source"]["ip"] == "192.168.7.2"

@@ -251,8 +251,8 @@ def test_ipv6_decompress_failure_document() -> None:
     body = flatten(document.body)
     assert document.stream == "logs-vpp.ipcomp-ns"
     assert body["source.ip"] == "2001:db8::2" and body["network.type"] == "ipv6"
-    # "reason decompress-failure 8 truncated_deflate" of the schema the plugin publishes
-    assert body["event.reason"] == "truncated_deflate"
+    # "reason decompress-failure 8 truncated-deflate" of the schema the plugin publishes
+    assert body["event.reason"] == "truncated-deflate"
     assert body["event.outcome"] == "failure" and body["event.sequence"] == 77
     assert body["vpp.thread"] == 1 and body["network.bytes"] == 1400
     assert set(body) <= fields.names(fields.LOG_FIELDS)

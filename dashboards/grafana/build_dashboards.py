@@ -325,8 +325,8 @@ def overview() -> Board:
     b.panel(
         "timeseries",
         "Receive failures by reason",
-        "Packets dropped by the decompress nodes, per reason (5 m): unknown_cpi, "
-        "corrupt, truncated_deflate, bad_inner, too_big (bomb guard), ...",
+        "Packets dropped by the decompress nodes, per reason (5 m): unknown-cpi, "
+        "corrupt, truncated-deflate, bad-inner, too-big (bomb guard), ...",
         [
             (
                 f"sum by (reason) (vppcomp:ipcomp_drops:rate5m{{{INST}, "
@@ -493,7 +493,7 @@ def offload() -> Board:
         [
             (
                 f"sum by (reason) (rate(vpp_ipcomp_sa_offload_fallback_packets_total{{{INST}, "
-                f'reason=~"device_error|no_device"}}[{RI}]))',
+                f'reason=~"device-error|no-device"}}[{RI}]))',
                 "fallback: {{reason}}",
             ),
             (f"sum(increase(vpp_ipcomp_events_total{{{INST}}}[{RI}]))", "events"),

@@ -26,20 +26,21 @@
 #include <ipcomp/ipcomp_async.h>
 
 #define foreach_ipcomp_compress_error                                                              \
-  _ (COMPRESSED, compressed, INFO, "compressed")                                                   \
-  _ (BYPASS, bypass, INFO, "below threshold, sent uncompressed")                                   \
-  _ (INCOMPRESSIBLE, incompressible, INFO, "not smaller, sent uncompressed")                       \
-  _ (NESTED, nested, INFO, "IPComp payload, sent uncompressed")                                    \
-  _ (NOT_FOR_SA, not_for_sa, INFO, "transport: no SA for the source and destination, passed")      \
-  _ (FRAGMENT, fragment, INFO, "transport: fragment or extension header, passed uncompressed")     \
-  _ (NO_TUNNEL, no_tunnel, ERROR, "no ipcomp protection on the interface or adjacency")           \
-  _ (BAD_INNER, bad_inner, ERROR, "not an IPv4 or IPv6 packet")                                    \
-  _ (ENGINE, engine, ERROR, "compression engine failure")                                          \
-  _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
-  _ (TOO_BIG, too_big, INFO, "inner packet above 65535 bytes with outer header, sent uncompressed") \
-  _ (GSO, gso, INFO, "GSO packet, sent uncompressed (segmented later)")                            \
-  _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")              \
-  _ (BACKOFF, backoff, INFO, "adaptive back-off: sent uncompressed without trying")
+  _ (COMPRESSED, "compressed", INFO, "compressed")                                                 \
+  _ (BYPASS, "bypass", INFO, "below threshold, sent uncompressed")                                 \
+  _ (INCOMPRESSIBLE, "incompressible", INFO, "not smaller, sent uncompressed")                     \
+  _ (NESTED, "nested", INFO, "IPComp payload, sent uncompressed")                                  \
+  _ (NOT_FOR_SA, "not-for-sa", INFO, "transport: no SA for the source and destination, passed")    \
+  _ (FRAGMENT, "fragment", INFO, "transport: fragment or extension header, passed uncompressed")   \
+  _ (NO_TUNNEL, "no-tunnel", ERROR, "no ipcomp protection on the interface or adjacency")          \
+  _ (BAD_INNER, "bad-inner", ERROR, "not an IPv4 or IPv6 packet")                                  \
+  _ (ENGINE, "engine", ERROR, "compression engine failure")                                        \
+  _ (NO_BUFFER, "no-buffer", ERROR, "out of buffers")                                              \
+  _ (TOO_BIG, "too-big", INFO,                                                                     \
+    "inner packet above 65535 bytes with outer header, sent uncompressed")                         \
+  _ (GSO, "gso", INFO, "GSO packet, sent uncompressed (segmented later)")                          \
+  _ (OFFLOAD_DROP, "offload-drop", ERROR, "offload unavailable, dropped by the policy")            \
+  _ (BACKOFF, "backoff", INFO, "adaptive back-off: sent uncompressed without trying")
 
 typedef enum
 {
@@ -53,7 +54,7 @@ typedef enum
 #define IPCOMP_COMPRESS_ASYNC IPCOMP_COMPRESS_N_ERROR
 
 static vlib_error_desc_t ipcomp_compress_error_counters[] = {
-#define _(sym, n, sev, str) { .name = #n, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
+#define _(sym, n, sev, str) { .name = n, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
   foreach_ipcomp_compress_error
 #undef _
 };

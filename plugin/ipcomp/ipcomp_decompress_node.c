@@ -26,20 +26,20 @@
 
 /* The order is part of the event record format (reason field): append only */
 #define foreach_ipcomp_decompress_error                                                            \
-  _ (DECOMPRESSED, decompressed, INFO, "decompressed")                                             \
-  _ (TRUNCATED, truncated, ERROR, "truncated IP or IPComp header")                                 \
-  _ (BAD_HEADER, bad_header, ERROR, "malformed outer IP header")                                   \
-  _ (FRAGMENT, fragment, ERROR, "outer fragment")                                                  \
-  _ (UNKNOWN_CPI, unknown_cpi, ERROR, "no SA for the CPI and addresses")                           \
-  _ (NESTED, nested, ERROR, "IPComp inside IPComp")                                                \
-  _ (TOO_BIG, too_big, ERROR, "decompressed size above the SA limit (bomb)")                       \
-  _ (CORRUPT, corrupt, ERROR, "corrupt deflate data")                                              \
-  _ (TRUNCATED_DEFLATE, truncated_deflate, ERROR, "truncated deflate data")                        \
-  _ (BAD_INNER, bad_inner, ERROR, "decompressed data is not the announced packet")                 \
-  _ (ENGINE, engine, ERROR, "decompression engine failure")                                        \
-  _ (NO_BUFFER, no_buffer, ERROR, "out of buffers")                                                \
-  _ (RESTORED_TOO_BIG, restored_too_big, ERROR, "restored transport packet above 65535 bytes")     \
-  _ (OFFLOAD_DROP, offload_drop, ERROR, "offload unavailable, dropped by the policy")
+  _ (DECOMPRESSED, "decompressed", INFO, "decompressed")                                           \
+  _ (TRUNCATED, "truncated", ERROR, "truncated IP or IPComp header")                               \
+  _ (BAD_HEADER, "bad-header", ERROR, "malformed outer IP header")                                 \
+  _ (FRAGMENT, "fragment", ERROR, "outer fragment")                                                \
+  _ (UNKNOWN_CPI, "unknown-cpi", ERROR, "no SA for the CPI and addresses")                         \
+  _ (NESTED, "nested", ERROR, "IPComp inside IPComp")                                              \
+  _ (TOO_BIG, "too-big", ERROR, "decompressed size above the SA limit (bomb)")                     \
+  _ (CORRUPT, "corrupt", ERROR, "corrupt deflate data")                                            \
+  _ (TRUNCATED_DEFLATE, "truncated-deflate", ERROR, "truncated deflate data")                      \
+  _ (BAD_INNER, "bad-inner", ERROR, "decompressed data is not the announced packet")               \
+  _ (ENGINE, "engine", ERROR, "decompression engine failure")                                      \
+  _ (NO_BUFFER, "no-buffer", ERROR, "out of buffers")                                              \
+  _ (RESTORED_TOO_BIG, "restored-too-big", ERROR, "restored transport packet above 65535 bytes")   \
+  _ (OFFLOAD_DROP, "offload-drop", ERROR, "offload unavailable, dropped by the policy")
 
 typedef enum
 {
@@ -50,7 +50,7 @@ typedef enum
 } ipcomp_decompress_error_t;
 
 static vlib_error_desc_t ipcomp_decompress_error_counters[] = {
-#define _(sym, n, sev, str) { .name = #n, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
+#define _(sym, n, sev, str) { .name = n, .desc = str, .severity = VL_COUNTER_SEVERITY_##sev },
   foreach_ipcomp_decompress_error
 #undef _
 };

@@ -15,13 +15,13 @@ with the plugin's binary-API answers (``ipcomp_sa_dump``,
   bomb (every drop reason of the decompressor's list that input can cause).
 * ``offload``: the ``compressdev`` engine on DPDK's ``compress_isal0``
   (queue-size 4, mbuf-size 2048): bursts overflow the queue pair
-  (``queue_full`` fallback), packets above 2048 bytes take the ``too_big``
-  fallback, corrupt input from the peer fails on the device (``data_error``
-  fallback, then ``bad_inner`` in software), random payloads run out of
+  (``queue-full`` fallback), packets above 2048 bytes take the ``too-big``
+  fallback, corrupt input from the peer fails on the device (``data-error``
+  fallback, then ``bad-inner`` in software), random payloads run out of
   space on the device (incompressible); from 8 s to 14 s the device is
-  marked failed (``set ipcomp offload fail``: ``device_error`` fallback,
+  marked failed (``set ipcomp offload fail``: ``device-error`` fallback,
   device-failure and device-recovery events), from 18 s to 21 s the policy
-  is ``drop`` (``offload_drop`` instead of a fallback).
+  is ``drop`` (``offload-drop`` instead of a fallback).
 * ``restart``: zlib engine, traffic both ways; at 10 s VPP is stopped and
   started again with the same configuration, and traffic resumes.
 
@@ -149,20 +149,20 @@ def to_us(seq: int, rng: random.Random, size: int = 600) -> bytes:
 #: malformed kind -> how many of it per ``bad`` (distinct, so that the
 #: reasons' rates differ on the dashboards)
 MALFORMED = {
-    "unknown_cpi": 4,
+    "unknown-cpi": 4,
     "corrupt": 3,
-    "truncated_deflate": 2,
+    "truncated-deflate": 2,
     "truncated": 2,
     "nested": 1,
-    "bad_inner": 1,
-    "too_big": 1,
+    "bad-inner": 1,
+    "too-big": 1,
 }
 
 
 def malformed(kind: str, rng: random.Random, seq: int) -> Ether:
     """One IPComp packet from the peer that the decompressor drops for ``kind``."""
     valid = deflate(to_us(seq, rng))
-    if kind == "unknown_cpi":
+    if kind == "unknown-cpi":
         return ipcomp_from_peer(valid, cpi=0x9999)
     if kind == "nested":
         return ipcomp_from_peer(valid, nh=108)
@@ -173,11 +173,11 @@ def malformed(kind: str, rng: random.Random, seq: int) -> Ether:
         for k in range(4, len(corrupt), 7):
             corrupt[k] ^= 0x5A
         return ipcomp_from_peer(bytes(corrupt))
-    if kind == "truncated_deflate":
+    if kind == "truncated-deflate":
         return ipcomp_from_peer(valid[: len(valid) // 2])
-    if kind == "bad_inner":  # valid deflate of something that is no IP packet
+    if kind == "bad-inner":  # valid deflate of something that is no IP packet
         return ipcomp_from_peer(deflate(rng.randbytes(300)))
-    assert kind == "too_big"  # a decompression bomb: 200 kB of zeros
+    assert kind == "too-big"  # a decompression bomb: 200 kB of zeros
     return ipcomp_from_peer(deflate(bytes(200_000)))
 
 

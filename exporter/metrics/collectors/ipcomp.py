@@ -9,8 +9,8 @@
   plugin/README.md defines it); the asynchronous engines' path per SA:
   ``offload-hw`` and ``offload-dropped``, and the five
   ``offload-fallback-<reason>`` vectors as one family per unit with a
-  ``reason`` label (``queue_full``, ``device_error``, ``no_device``,
-  ``too_big``, ``data_error``);
+  ``reason`` label (``queue-full``, ``device-error``, ``no-device``,
+  ``too-big``, ``data-error``);
 * per engine (label ``engine``, ``op``): calls, input bytes and clocks
   (``/net/ipcomp/engine/{calls,clocks}/<op>``, indexed by engine), gauges
   ``/net/ipcomp/engine/<name>/*`` and clock histograms whose ``_sum`` is the
@@ -42,7 +42,6 @@ import numpy as np
 from prometheus_client.core import Metric
 
 from vppcomp.exporter.metrics import families
-from vppcomp.exporter.metrics.collectors.base import metric_word
 from vppcomp.exporter.metrics.derived import NonDecreasingDifference
 from vppcomp.exporter.metrics.scrape import Entities, EpochCache, Scrape, Series
 from vppcomp.statseg.ipcomp import SA_NAMES, SA_PREFIX, compression_ratio, saved_bytes
@@ -194,7 +193,7 @@ class IpcompCollector:
             entities = self._cache.get(
                 f"fallback:{reason}",
                 sas,
-                lambda reason=reason: sas.with_label("reason", metric_word(reason)),
+                lambda reason=reason: sas.with_label("reason", reason),
             )
             fallback += _sa_vector(
                 scrape,
