@@ -100,6 +100,50 @@ ipcomp_compress_trace (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_buffer_t
   tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
 }
 
+/* Level auto with an engine that learns (ipcomp.h): sample the packet when
+ * due, (re)build the SA's table after enough samples, code with the table */
+static_always_inline int
+ipcomp_compress_learned (ipcomp_engine_t *e, void *ctx, ipcomp_sa_thread_t *st, const u8 *in,
+			 u32 len, u8 *out, u32 out_cap, u32 *out_len)
+{
+  if (PREDICT_FALSE (st->learn_countdown == 0))
+    {
+      if (e->learn.sample (ctx, st->learn, in, len) == IPCOMP_CODEC_OK)
+	{
+	  st->learn_sampled++;
+	  st->learn_samples++;
+	}
+      if (st->learn_samples >=
+	  (st->learn_valid ? IPCOMP_AUTO_BUILD_EVERY : IPCOMP_AUTO_FIRST_BUILD))
+	{
+	  if (e->learn.build (ctx, st->learn) == IPCOMP_CODEC_OK)
+	    {
+	      st->learn_builds++;
+	      st->learn_valid = 1;
+	    }
+	  st->learn_samples = 0;
+	}
+      st->learn_countdown = st->learn_valid ? IPCOMP_AUTO_SAMPLE_EVERY : 1;
+    }
+  st->learn_countdown--;
+  return e->learn.compress (ctx, st->learn, in, len, out, out_cap, out_len);
+}
+
+/* A learned coding's packet did not compress: after too many in a row the
+ * table is dropped and learned again from the next packets */
+static_always_inline void
+ipcomp_compress_learned_miss (ipcomp_engine_t *e, ipcomp_sa_thread_t *st)
+{
+  if (++st->learn_misses < (IPCOMP_AUTO_MISSES << st->learn_miss_exp))
+    return;
+  e->learn.forget (st->learn);
+  st->learn_valid = 0;
+  st->learn_samples = st->learn_countdown = st->learn_misses = 0;
+  st->learn_forgets++;
+  if (st->learn_miss_exp < IPCOMP_AUTO_MISSES_MAX_EXP)
+    st->learn_miss_exp++;
+}
+
 /* Compress 'len' bytes of payload that start 'offset' bytes into the buffer
  * and, when that pays, replace them with IPComp header + deflate data.
  * Returns the verdict as a node error code; *out_len is the new payload
@@ -117,7 +161,7 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
   ipcomp_sa_thread_t *st;
   const u8 *in;
   u64 t0, dt;
-  int rv;
+  int rv, learned = 0;
 
   *out_len = len;
   if (!is_post)
@@ -157,9 +201,12 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     }
   else
     {
+      u8 *out = ptd->scratch_out + IPCOMP_HEADER_LEN;
       t0 = clib_cpu_time_now ();
-      rv = e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget,
-				      &clen);
+      if ((learned = st->learn && len < IPCOMP_AUTO_SPLIT))
+	rv = ipcomp_compress_learned (e, ctx, st, in, len, out, budget, &clen);
+      else
+	rv = e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, out, budget, &clen);
       dt = clib_cpu_time_now () - t0;
     }
   vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_COMPRESS], thread_index, e->index, 1,
@@ -172,6 +219,8 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     {
       vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_INCOMPRESSIBLE],
 				       thread_index, sa_index, 1, len);
+      if (learned)
+	ipcomp_compress_learned_miss (e, st);
       if (sa->backoff && ++st->fails >= IPCOMP_BACKOFF_AFTER)
 	{
 	  st->fails = IPCOMP_BACKOFF_AFTER;
@@ -182,7 +231,7 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
       return IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE;
     }
   if (rv == IPCOMP_CODEC_OK)
-    st->exp = st->fails = 0;
+    st->exp = st->fails = st->learn_misses = st->learn_miss_exp = 0;
   if (PREDICT_FALSE (rv != IPCOMP_CODEC_OK))
     return IPCOMP_COMPRESS_ERROR_ENGINE;
 
