@@ -12,8 +12,8 @@
  *
  * "learned" (isal level 0): code with Huffman tables learned from the
  * payload itself (ipcomp_isal_learn_*), what level auto does for an SA that
- * keeps sending that kind of packet.  Warm (one untimed round first), then
- * the best of ROUNDS timed rounds of <iterations> calls each.
+ * keeps sending that kind of packet.  Warm: one untimed round of
+ * <iterations> calls, then one timed round.
  *
  * Prints one line: the settings, clocks per compress call, per decompress
  * call (TSC), ns per call and the compressed/original ratio.
@@ -35,8 +35,6 @@ now (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-#define ROUNDS 5
-
 typedef int (*codec_fn_t) (void *, const uint8_t *, uint32_t, uint8_t *, uint32_t, uint32_t *);
 
 static ipcomp_isal_learn_t *learned;
@@ -48,32 +46,29 @@ isal_compress_learned (void *ctx, const uint8_t *in, uint32_t len, uint8_t *out,
   return ipcomp_isal_compress_learned (ctx, learned, in, len, out, cap, olen);
 }
 
-/* best of ROUNDS rounds, clocks and ns per call; 0 if a call failed */
+/* One untimed round of iters calls (warm-up), then one timed round: clocks
+ * and ns per call; 0 if a call failed.  The caller (ipcomp_bench.py) takes
+ * the best of as many runs as it takes of the node. */
 static int
 time_calls (codec_fn_t fn, void *ctx, const uint8_t *in, uint32_t len, uint8_t *out,
 	    uint32_t cap, uint32_t iters, uint32_t expect_len, double *clocks, double *ns)
 {
   uint32_t olen = 0, i, r;
-  *clocks = *ns = 1e30;
-  for (r = 0; r <= ROUNDS; r++)
+  double w0 = 0;
+  uint64_t t0 = 0;
+  for (r = 0; r < 2; r++)
     {
-      double w0 = now ();
-      uint64_t t0 = __rdtsc ();
+      w0 = now ();
+      t0 = __rdtsc ();
       for (i = 0; i < iters; i++)
 	{
 	  int rv = fn (ctx, in, len, out, cap, &olen);
 	  if (expect_len && (rv || olen != expect_len))
 	    return 0;
 	}
-      uint64_t t1 = __rdtsc ();
-      double w1 = now ();
-      if (r == 0)
-	continue; /* warm-up round */
-      if ((double) (t1 - t0) / iters < *clocks)
-	*clocks = (double) (t1 - t0) / iters;
-      if ((w1 - w0) * 1e9 / iters < *ns)
-	*ns = (w1 - w0) * 1e9 / iters;
     }
+  *clocks = (double) (__rdtsc () - t0) / iters;
+  *ns = (now () - w0) * 1e9 / iters;
   return 1;
 }
 

@@ -304,9 +304,14 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
       u8 *outer, *inner, nh, proto;
 
       if (n_left > 2)
+	vlib_prefetch_buffer_header (b[2], LOAD);
+      if (n_left > 1)
 	{
-	  vlib_prefetch_buffer_header (b[2], LOAD);
-	  clib_prefetch_load (b[1]->data + b[1]->current_data);
+	  /* all of the next packet's first buffer, which the engine will read
+	   * (it reads this one meanwhile: the loads have time to land) */
+	  u8 *d = vlib_buffer_get_current (b[1]);
+	  for (u32 o = 0; o < b[1]->current_length; o += CLIB_CACHE_LINE_BYTES)
+	    clib_prefetch_load (d + o);
 	}
 
       /* the arc's next step: further features, then ipip's tunnel-output
