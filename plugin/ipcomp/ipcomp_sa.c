@@ -325,7 +325,7 @@ format_ipcomp_sa_auto (u8 *s, va_list *args)
   ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
   ipcomp_per_thread_t *ptd;
 
-  s = format (s, "\n    level auto: below %u bytes %U, above level %u", IPCOMP_AUTO_SPLIT,
+  s = format (s, "\n    level auto: below %u bytes %U, from there level %u", IPCOMP_AUTO_SPLIT,
 	      format_ipcomp_profile, pool_elt_at_index (im->profiles, sa->small_profile_index),
 	      sa->level);
   if (!e->learn.new)
