@@ -1162,15 +1162,24 @@ def test_level_auto_chooses_by_size(vpp_pair: tuple[Any, Any]) -> None:
     assert auto[1] == level1[1] and auto[1] != level0[1]
 
 
-def test_level_auto_learns_from_the_sa(vpp_pair: tuple[Any, Any]) -> None:
+@pytest.mark.parametrize("workers", [0, 1])
+def test_level_auto_learns_from_the_sa(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+    workers: int,
+) -> None:
     """``level auto`` with ISA-L adapts to what the SA has sent: below 4096
     bytes it codes with ISA-L's default table until 4 packets were sampled,
     then with tables learned from the SA's own packets (the same packet then
     leaves smaller); when the SA's data changes so that it no longer
     compresses, the table is learned again and fits the new data.
     ``show ipcomp sa`` says which coding each thread uses and why, and
-    Python's zlib inflates every packet the SA sent."""
-    a, _ = vpp_pair
+    Python's zlib inflates every packet the SA sent.  With a worker the
+    state is the worker's (the main thread sends nothing and learns
+    nothing)."""
+    a = start_ipcomp_vpp(
+        vpp_factory, ipcomp_plugin, startup_extra=f"cpu {{ workers {workers} }}" if workers else ""
+    )
     setup_a(a, 4, "isal")
     cli_script(
         a,
@@ -1211,11 +1220,14 @@ def test_level_auto_learns_from_the_sa(vpp_pair: tuple[Any, Any]) -> None:
 
     text_probe, digit_probe = inner_packet(4, 1400, "text", 1, rng), digits(1)
     (default_text,) = send([text_probe])
-    assert "default tables, learning (1 of 4 packets sampled)" in a.cli("show ipcomp sa")
+    show = a.cli("show ipcomp sa")
+    assert f"thread {workers}: default tables, learning (1 of 4 packets sampled)" in show, show
+    if workers:
+        assert "thread 0: default tables, learning (0 of 4 packets sampled)" in show
 
     send([inner_packet(4, 1400, "text", 2 + i, rng) for i in range(3)])
     show = a.cli("show ipcomp sa")
-    assert "learned tables, built 1 times from 4 sampled packets" in show, show
+    assert f"thread {workers}: learned tables, built 1 times from 4 sampled packets" in show, show
     assert "codes with tables learned from this SA's packets" in show
     learned_text, text_table_digits = send([text_probe, digit_probe])
     # a table learned from 4 text packets fits text better than ISA-L's
