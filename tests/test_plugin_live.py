@@ -1198,3 +1198,100 @@ def test_level_auto_chooses_by_size(vpp_pair: tuple[Any, Any]) -> None:
     level1 = wire("engine isal level 1")
     assert auto[0] == level0[0] and auto[0] != level1[0]
     assert auto[1] == level1[1] and auto[1] != level0[1]
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_level_auto_learns_from_the_sa(
+    vpp_factory: Callable[..., Any],
+    ipcomp_plugin: PluginBuild,  # noqa: F811
+    workers: int,
+) -> None:
+    """``level auto`` with ISA-L adapts to what the SA has sent: below 4096
+    bytes it codes with ISA-L's default table until 4 packets were sampled,
+    then with tables learned from the SA's own packets (the same packet then
+    leaves smaller); when the SA's data changes so that it no longer
+    compresses, the table is learned again and fits the new data.
+    ``show ipcomp sa`` says which coding each thread uses and why, and
+    Python's zlib and a peer VPP (ISA-L) inflate every packet the SA sent.
+    With a worker the
+    state is the worker's (the main thread sends nothing and learns
+    nothing)."""
+    a = start_ipcomp_vpp(
+        vpp_factory, ipcomp_plugin, startup_extra=f"cpu {{ workers {workers} }}" if workers else ""
+    )
+    setup_a(a, 4, "isal")
+    cli_script(
+        a,
+        f"""
+        ipcomp protect ipip0 del
+        ipcomp sa del id 0
+        ipcomp sa add local {OUTER[4][0]} peer {OUTER[4][1]} cpi {CPI} id 0 engine isal level auto
+        ipcomp protect ipip0 sa-out 0 sa-in 0
+        """,
+    )
+    rng = random.Random(131)
+    runs = 0
+    wire: list[bytes] = []  # every frame the SA sent
+    originals: list[bytes] = []
+
+    def send(packets: list[bytes]) -> list[int]:
+        """Send through the SA; returns the deflate length of each packet
+        (its inner length + 1 when it left uncompressed).  Python's zlib
+        inflates every compressed one to the original."""
+        nonlocal runs
+        runs += 1
+        frames = [ether(BCAST, 0x0800, p) for p in packets]
+        got = pg_replay(a, f"run{runs}", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
+        frames_out = outer_frames(got, 4, OUTER[4][0])
+        outers = [parse_ip(f) for f in frames_out]
+        assert len(outers) == len(packets)
+        wire.extend(frames_out)
+        originals.extend(packets)
+        lengths = []
+        for (_, proto, _, _, body), p in zip(outers, packets, strict=True):
+            if proto == 108:
+                assert raw_inflate(body[4:]) == forwarded(p, 1)
+                lengths.append(len(body) - 4)
+            else:
+                assert proto == 4 and body == forwarded(p, 1)
+                lengths.append(len(p) + 1)
+        return lengths
+
+    def digits(seq: int) -> bytes:
+        """A packet of comma-separated numbers: symbols text rarely has."""
+        data = b",".join(str(rng.randrange(10**6)).encode() for _ in range(300))[:1372]
+        return ip4_packet("10.0.0.2", "172.16.0.9", 17, udp(2000 + seq, 9, data), ident=seq)
+
+    text_probe, digit_probe = inner_packet(4, 1400, "text", 1, rng), digits(1)
+    (default_text,) = send([text_probe])
+    show = a.cli("show ipcomp sa")
+    assert f"thread {workers}: default tables, learning (1 of 4 packets sampled)" in show, show
+    if workers:
+        assert "thread 0: default tables, learning (0 of 4 packets sampled)" in show
+
+    send([inner_packet(4, 1400, "text", 2 + i, rng) for i in range(3)])
+    show = a.cli("show ipcomp sa")
+    assert f"thread {workers}: learned tables, built 1 times from 4 sampled packets" in show, show
+    assert "codes with tables learned from this SA's packets" in show
+    learned_text, text_table_digits = send([text_probe, digit_probe])
+    # a table learned from 4 text packets fits text better than ISA-L's
+    # generic default table (what level 0 and the first packet used)
+    assert learned_text < 0.9 * default_text, (learned_text, default_text)
+
+    # the SA now sends numbers, which the text table cannot code smaller:
+    # after 4 such packets in a row it is dropped, and a table learned from
+    # the next 4 (back-off probes) codes them smaller
+    assert text_table_digits == len(digit_probe) + 1, "sent uncompressed"
+    send([digits(2 + i) for i in range(64)])
+    show = a.cli("show ipcomp sa")
+    assert "learned tables, built 2 times" in show and "relearned 1 times" in show, show
+    learned_digits = send([digit_probe])[0]
+    assert learned_digits < 0.8 * len(digit_probe), (learned_digits, len(digit_probe))
+
+    # the peer's ISA-L inflate restores all of them (sorted: compressed and
+    # uncompressed packets of one frame reach ipip by different nodes)
+    b = start_ipcomp_vpp(vpp_factory, ipcomp_plugin)
+    setup_b(b, 4, "isal")
+    out = pg_replay(b, "outer", [BCAST + f[6:] for f in wire], "pg0", {"pg1": len(wire) + 8})
+    restored = sorted(f[14:] for f in inner_frames(out["pg1"], 4))
+    assert restored == sorted(forwarded(p, 2) for p in originals), b.cli("show errors")

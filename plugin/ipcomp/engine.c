@@ -21,6 +21,7 @@ ipcomp_engine_register (const ipcomp_engine_t *reg)
   ASSERT (vec_len (im->engines) < IPCOMP_MAX_ENGINES);
   ASSERT ((reg->flags & IPCOMP_ENGINE_F_SYNC) ? reg->ops[IPCOMP_OP_COMPRESS] != 0 : 1);
   ASSERT ((reg->flags & IPCOMP_ENGINE_F_ASYNC) ? reg->enqueue && reg->dequeue : 1);
+  ASSERT (!reg->learn.new == !reg->learn.compress);
   /* engine names are directories under /net/ipcomp/engine/, beside these */
   if (!strcmp (reg->name, "calls") || !strcmp (reg->name, "clocks") ||
       !strcmp (reg->name, "names") || strchr (reg->name, '/'))

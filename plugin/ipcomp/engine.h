@@ -58,6 +58,24 @@ typedef u32 (ipcomp_engine_ctx_size_fn_t) (void *ctx);
 typedef int (ipcomp_engine_sync_fn_t) (void *ctx, const u8 *in, u32 in_len, u8 *out, u32 out_cap,
 				       u32 *out_len);
 
+/* Optional, level auto (ipcomp.h, "Level auto"): a coding learned from one
+ * SA's own packets, state per SA and thread.  learn_new/learn_free run on
+ * the main thread; sample, build and compress run on the SA's thread with
+ * that thread's context of the fast level and return an
+ * ipcomp_codec_status_t.  Until the first build after new or forget,
+ * compress codes as the plain compress op. */
+typedef struct
+{
+  void *(*new) (void);
+  void (*free) (void *learn);
+  u32 (*size) (void);
+  void (*forget) (void *learn);
+  int (*sample) (void *ctx, void *learn, const u8 *in, u32 len);
+  int (*build) (void *ctx, void *learn);
+  int (*compress) (void *ctx, void *learn, const u8 *in, u32 in_len, u8 *out, u32 out_cap,
+		   u32 *out_len);
+} ipcomp_engine_learn_t;
+
 /* Asynchronous ops (for hardware engines) */
 typedef struct
 {
@@ -108,6 +126,7 @@ typedef struct
   ipcomp_engine_sync_fn_t *ops[IPCOMP_N_OPS];
   ipcomp_engine_enqueue_fn_t *enqueue;
   ipcomp_engine_dequeue_fn_t *dequeue;
+  ipcomp_engine_learn_t learn; /* optional: all set or none */
   /* optional, once a second on the main thread (ipcomp-stats-process):
    * gauges and deferred clean-up */
   void (*periodic) (void);

@@ -41,6 +41,44 @@ ipcomp_isal_engine_decompress (void *ctx, const u8 *in, u32 in_len, u8 *out, u32
   return ipcomp_isal_decompress (ctx, in, in_len, out, out_cap, out_len);
 }
 
+/* level auto: level 0 with Huffman tables learned from the SA's packets */
+static void *
+ipcomp_isal_engine_learn_new (void)
+{
+  return ipcomp_isal_learn_new ();
+}
+
+static void
+ipcomp_isal_engine_learn_free (void *l)
+{
+  ipcomp_isal_learn_free (l);
+}
+
+static void
+ipcomp_isal_engine_learn_forget (void *l)
+{
+  ipcomp_isal_learn_forget (l);
+}
+
+static int
+ipcomp_isal_engine_learn_sample (void *ctx, void *l, const u8 *in, u32 len)
+{
+  return ipcomp_isal_learn_sample (ctx, l, in, len);
+}
+
+static int
+ipcomp_isal_engine_learn_build (void *ctx, void *l)
+{
+  return ipcomp_isal_learn_build (ctx, l);
+}
+
+static int
+ipcomp_isal_engine_compress_learned (void *ctx, void *l, const u8 *in, u32 in_len, u8 *out,
+				     u32 out_cap, u32 *out_len)
+{
+  return ipcomp_isal_compress_learned (ctx, l, in, in_len, out, out_cap, out_len);
+}
+
 static clib_error_t *
 ipcomp_isal_engine_init (vlib_main_t *vm)
 {
@@ -57,6 +95,15 @@ ipcomp_isal_engine_init (vlib_main_t *vm)
     .ctx_size = ipcomp_isal_engine_ctx_size,
     .ops[IPCOMP_OP_COMPRESS] = ipcomp_isal_engine_compress,
     .ops[IPCOMP_OP_DECOMPRESS] = ipcomp_isal_engine_decompress,
+    .learn = {
+      .new = ipcomp_isal_engine_learn_new,
+      .free = ipcomp_isal_engine_learn_free,
+      .size = ipcomp_isal_learn_size,
+      .forget = ipcomp_isal_engine_learn_forget,
+      .sample = ipcomp_isal_engine_learn_sample,
+      .build = ipcomp_isal_engine_learn_build,
+      .compress = ipcomp_isal_engine_compress_learned,
+    },
   };
   ipcomp_engine_register (&reg);
   return 0;

@@ -25,11 +25,27 @@
 #define IPCOMP_DEFAULT_TTL		64
 #define IPCOMP_LEVEL_DEFAULT		0xff /* the engine's default */
 #define IPCOMP_LEVEL_AUTO		0xfe /* by packet size: see ipcomp_sa_profile */
-/* level auto: payloads below this many bytes take the engine's fast level,
- * the rest its default level (ISA-L: level 0 vs 1; level 1's dynamic
- * Huffman tables cost ~6k clocks per call whatever the size, which only
- * large packets repay) */
-#define IPCOMP_AUTO_SPLIT 4096
+/* Level auto.  Payloads below IPCOMP_AUTO_SPLIT bytes take the engine's
+ * fast level, the rest its default level (ISA-L: level 0 vs 1; level 1
+ * builds Huffman tables per call, ~6k clocks whatever the size, which only
+ * large packets repay).  With an engine that can learn (ipcomp_engine_learn_t,
+ * ISA-L), the fast level codes with a table learned from what the SA itself
+ * sends, per thread: every packet is sampled until IPCOMP_AUTO_FIRST_BUILD
+ * samples, then the first table is built; from then on one packet in
+ * IPCOMP_AUTO_SAMPLE_EVERY is sampled and the table rebuilt every
+ * IPCOMP_AUTO_BUILD_EVERY samples (older samples weigh half at each build),
+ * so the table follows the SA's data at a few percent of level 0's cost.
+ * When the data changes so much that IPCOMP_AUTO_MISSES packets in a row
+ * do not compress, the table is forgotten and learned again from the next
+ * packets (the limit doubles while no packet compresses in between, up to
+ * IPCOMP_AUTO_MISSES << IPCOMP_AUTO_MISSES_MAX_EXP, so data that never
+ * compresses rarely pays for relearning). */
+#define IPCOMP_AUTO_SPLIT	     4096
+#define IPCOMP_AUTO_FIRST_BUILD	     4
+#define IPCOMP_AUTO_SAMPLE_EVERY     128
+#define IPCOMP_AUTO_BUILD_EVERY	     16
+#define IPCOMP_AUTO_MISSES	     4
+#define IPCOMP_AUTO_MISSES_MAX_EXP   8
 #define IPCOMP_SCRATCH_SIZE		(IPCOMP_MAX_IP_PACKET + 256)
 
 /* Per-SA combined counters: [thread][sa_index], packets and bytes.
@@ -140,6 +156,19 @@ typedef struct
   u16 skip; /* packets still to send uncompressed without trying */
   u8 exp;
   u8 fails; /* incompressible in a row, up to IPCOMP_BACKOFF_AFTER */
+  /* level auto with a learning engine (learn 0 otherwise): the engine's
+   * state, packets until the next sample, samples since the last build,
+   * whether a table is in use, incompressible packets in a row and the
+   * exponent of their limit */
+  void *learn;
+  u16 learn_countdown;
+  u16 learn_samples;
+  u8 learn_valid;
+  u8 learn_miss_exp;
+  u16 learn_misses;
+  u32 learn_builds;  /* tables built so far */
+  u32 learn_forgets; /* tables dropped for not fitting the data */
+  u64 learn_sampled; /* packets sampled so far */
 } ipcomp_sa_thread_t;
 
 typedef struct

@@ -58,4 +58,26 @@ int ipcomp_isal_decompress (ipcomp_isal_ctx_t *ctx, const uint8_t *in, uint32_t 
 			    uint8_t *out, uint32_t out_cap, uint32_t *out_len);
 uint32_t ipcomp_isal_ctx_size (const ipcomp_isal_ctx_t *ctx);
 
+/* Learned coding for level 0 (see codec_isal.c): symbol counts of one
+ * sender's sampled packets and a Huffman table built from them.  One per
+ * sender and thread; sample and build take the thread's level-0 compress
+ * context (its scratch) and return an ipcomp_codec_status_t.  Until the
+ * first build, compress_learned codes exactly as ipcomp_isal_compress. */
+typedef struct ipcomp_isal_learn_ ipcomp_isal_learn_t;
+
+ipcomp_isal_learn_t *ipcomp_isal_learn_new (void);
+void ipcomp_isal_learn_free (ipcomp_isal_learn_t *l);
+uint32_t ipcomp_isal_learn_size (void);
+/* builds since new or forget; forget: back to no counts and no table */
+uint32_t ipcomp_isal_learn_builds (const ipcomp_isal_learn_t *l);
+void ipcomp_isal_learn_forget (ipcomp_isal_learn_t *l);
+/* add the symbols level 0 would code for in (about one level-0 call) */
+int ipcomp_isal_learn_sample (ipcomp_isal_ctx_t *ctx, ipcomp_isal_learn_t *l, const uint8_t *in,
+			      uint32_t in_len);
+/* build the table from the counts so far (~50k clocks), then halve them */
+int ipcomp_isal_learn_build (ipcomp_isal_ctx_t *ctx, ipcomp_isal_learn_t *l);
+int ipcomp_isal_compress_learned (ipcomp_isal_ctx_t *ctx, ipcomp_isal_learn_t *l, const uint8_t *in,
+				  uint32_t in_len, uint8_t *out, uint32_t out_cap,
+				  uint32_t *out_len);
+
 #endif /* included_ipcomp_codec_h */

@@ -101,6 +101,50 @@ ipcomp_compress_trace (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_buffer_t
   tr->compressed = error == IPCOMP_COMPRESS_ERROR_COMPRESSED;
 }
 
+/* Level auto with an engine that learns (ipcomp.h): sample the packet when
+ * due, (re)build the SA's table after enough samples, code with the table */
+static_always_inline int
+ipcomp_compress_learned (ipcomp_engine_t *e, void *ctx, ipcomp_sa_thread_t *st, const u8 *in,
+			 u32 len, u8 *out, u32 out_cap, u32 *out_len)
+{
+  if (PREDICT_FALSE (st->learn_countdown == 0))
+    {
+      if (e->learn.sample (ctx, st->learn, in, len) == IPCOMP_CODEC_OK)
+	{
+	  st->learn_sampled++;
+	  st->learn_samples++;
+	}
+      if (st->learn_samples >=
+	  (st->learn_valid ? IPCOMP_AUTO_BUILD_EVERY : IPCOMP_AUTO_FIRST_BUILD))
+	{
+	  if (e->learn.build (ctx, st->learn) == IPCOMP_CODEC_OK)
+	    {
+	      st->learn_builds++;
+	      st->learn_valid = 1;
+	    }
+	  st->learn_samples = 0;
+	}
+      st->learn_countdown = st->learn_valid ? IPCOMP_AUTO_SAMPLE_EVERY : 1;
+    }
+  st->learn_countdown--;
+  return e->learn.compress (ctx, st->learn, in, len, out, out_cap, out_len);
+}
+
+/* A learned coding's packet did not compress: after too many in a row the
+ * table is dropped and learned again from the next packets */
+static_always_inline void
+ipcomp_compress_learned_miss (ipcomp_engine_t *e, ipcomp_sa_thread_t *st)
+{
+  if (++st->learn_misses < (IPCOMP_AUTO_MISSES << st->learn_miss_exp))
+    return;
+  e->learn.forget (st->learn);
+  st->learn_valid = 0;
+  st->learn_samples = st->learn_countdown = st->learn_misses = 0;
+  st->learn_forgets++;
+  if (st->learn_miss_exp < IPCOMP_AUTO_MISSES_MAX_EXP)
+    st->learn_miss_exp++;
+}
+
 /* Compress 'len' bytes of payload that start 'offset' bytes into the buffer
  * and, when that pays, replace them with IPComp header + deflate data.
  * Returns the verdict as a node error code; *out_len is the new payload
@@ -118,7 +162,7 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
   ipcomp_sa_thread_t *st;
   const u8 *in;
   u64 t0, dt;
-  int rv;
+  int rv, learned = 0;
 
   *out_len = len;
   if (!is_post)
@@ -158,9 +202,12 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     }
   else
     {
+      u8 *out = ptd->scratch_out + IPCOMP_HEADER_LEN;
       t0 = clib_cpu_time_now ();
-      rv = e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, ptd->scratch_out + IPCOMP_HEADER_LEN, budget,
-				      &clen);
+      if ((learned = st->learn && len < IPCOMP_AUTO_SPLIT))
+	rv = ipcomp_compress_learned (e, ctx, st, in, len, out, budget, &clen);
+      else
+	rv = e->ops[IPCOMP_OP_COMPRESS](ctx, in, len, out, budget, &clen);
       dt = clib_cpu_time_now () - t0;
     }
   vlib_increment_combined_counter (&im->engine_calls[IPCOMP_OP_COMPRESS], thread_index, e->index, 1,
@@ -173,6 +220,8 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
     {
       vlib_increment_combined_counter (&im->sa_counters[IPCOMP_SA_COUNTER_INCOMPRESSIBLE],
 				       thread_index, sa_index, 1, len);
+      if (learned)
+	ipcomp_compress_learned_miss (e, st);
       if (sa->backoff && ++st->fails >= IPCOMP_BACKOFF_AFTER)
 	{
 	  st->fails = IPCOMP_BACKOFF_AFTER;
@@ -183,7 +232,7 @@ ipcomp_compress_payload (vlib_main_t *vm, vlib_buffer_t *b, u32 offset, u32 len,
       return IPCOMP_COMPRESS_ERROR_INCOMPRESSIBLE;
     }
   if (rv == IPCOMP_CODEC_OK)
-    st->exp = st->fails = 0;
+    st->exp = st->fails = st->learn_misses = st->learn_miss_exp = 0;
   if (PREDICT_FALSE (rv != IPCOMP_CODEC_OK))
     return IPCOMP_COMPRESS_ERROR_ENGINE;
 
@@ -256,9 +305,14 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
       u8 *outer, *inner, nh, proto;
 
       if (n_left > 2)
+	vlib_prefetch_buffer_header (b[2], LOAD);
+      if (n_left > 1)
 	{
-	  vlib_prefetch_buffer_header (b[2], LOAD);
-	  clib_prefetch_load (b[1]->data + b[1]->current_data);
+	  /* all of the next packet's first buffer, which the engine will read
+	   * (it reads this one meanwhile: the loads have time to land) */
+	  u8 *d = vlib_buffer_get_current (b[1]);
+	  for (u32 o = 0; o < b[1]->current_length; o += CLIB_CACHE_LINE_BYTES)
+	    clib_prefetch_load (d + o);
 	}
 
       /* the arc's next step: further features, then ipip's tunnel-output

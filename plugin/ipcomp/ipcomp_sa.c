@@ -59,7 +59,8 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
   ipcomp_rx_key_t k, *kp;
   ipcomp_engine_t *e;
   ipcomp_sa_t *sa;
-  u32 engine_index, fib_index, profile_index, small_profile_index, sa_index, id;
+  u32 engine_index, fib_index, profile_index, small_profile_index, sa_index, id, i;
+  void **learn = 0;
   u8 level;
   int rv;
 
@@ -108,6 +109,22 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
       ipcomp_profile_put (profile_index);
       return rv;
     }
+  /* level auto: per thread, the state of a coding learned from this SA */
+  if (a->level == IPCOMP_LEVEL_AUTO && e->learn.new)
+    for (i = 0; i < vec_len (im->per_thread); i++)
+      {
+	void *l = e->learn.new ();
+	if (!l)
+	  {
+	    vec_foreach_index (i, learn)
+	      e->learn.free (learn[i]);
+	    vec_free (learn);
+	    ipcomp_profile_put (profile_index);
+	    ipcomp_profile_put (small_profile_index);
+	    return VNET_API_ERROR_INIT_FAILED;
+	  }
+	vec_add1 (learn, l);
+      }
 
   pool_get_zero (im->sas, sa);
   sa_index = sa - im->sas;
@@ -146,7 +163,10 @@ ipcomp_sa_add (const ipcomp_sa_args_t *a, u32 *sa_indexp)
       {
 	vec_validate (ptd->sa_state, sa_index);
 	clib_memset (&ptd->sa_state[sa_index], 0, sizeof (ptd->sa_state[0]));
+	if (learn)
+	  ptd->sa_state[sa_index].learn = learn[ptd - im->per_thread];
       }
+    vec_free (learn);
   }
   kp = clib_mem_alloc (sizeof (*kp));
   ipcomp_sa_rx_key (sa, sa->cpi, kp);
@@ -204,6 +224,14 @@ ipcomp_sa_del (u32 sa_index)
     ipcomp_profile_put (sa->small_profile_index);
   {
     ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
+    ipcomp_per_thread_t *ptd;
+    vec_foreach (ptd, im->per_thread)
+      {
+	ipcomp_sa_thread_t *st = vec_elt_at_index (ptd->sa_state, sa_index);
+	if (st->learn)
+	  e->learn.free (st->learn);
+	st->learn = 0;
+      }
     e->n_sas--;
     ipcomp_engine_set_gauges (e);
   }
@@ -287,6 +315,51 @@ ipcomp_sa_sw_interface_add_del (vnet_main_t *vnm, u32 sw_if_index, u32 is_add)
 
 VNET_SW_INTERFACE_ADD_DEL_FUNCTION (ipcomp_sa_sw_interface_add_del);
 
+/* What level auto chooses for an SA, per thread, and why */
+static u8 *
+format_ipcomp_sa_auto (u8 *s, va_list *args)
+{
+  u32 sa_index = va_arg (*args, u32);
+  ipcomp_main_t *im = &ipcomp_main;
+  ipcomp_sa_t *sa = ipcomp_sa_get (sa_index);
+  ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
+  ipcomp_per_thread_t *ptd;
+
+  s = format (s, "\n    level auto: below %u bytes %U, from there level %u", IPCOMP_AUTO_SPLIT,
+	      format_ipcomp_profile, pool_elt_at_index (im->profiles, sa->small_profile_index),
+	      sa->level);
+  if (!e->learn.new)
+    return format (s, "\n      why: level %u's per-packet cost only pays on large packets; "
+		      "%s cannot learn from the SA's data",
+		   sa->level, e->name);
+  s = format (s,
+	      "\n      why: level %u builds Huffman tables per packet (~6k clocks), which only "
+	      "large packets repay; below %u bytes level %u codes with tables learned from this "
+	      "SA's packets (%u bytes per thread)",
+	      sa->level, IPCOMP_AUTO_SPLIT, e->fast_level, e->learn.size ());
+  vec_foreach (ptd, im->per_thread)
+    {
+      ipcomp_sa_thread_t *st;
+      if (sa_index >= vec_len (ptd->sa_state))
+	continue;
+      st = vec_elt_at_index (ptd->sa_state, sa_index);
+      if (st->learn_valid)
+	s = format (s,
+		    "\n      thread %u: learned tables, built %u times from %llu sampled packets "
+		    "(one in %u sampled, rebuilt every %u samples)",
+		    ptd - im->per_thread, st->learn_builds, st->learn_sampled,
+		    IPCOMP_AUTO_SAMPLE_EVERY, IPCOMP_AUTO_BUILD_EVERY);
+      else
+	s = format (s,
+		    "\n      thread %u: default tables, learning (%u of %u packets sampled)",
+		    ptd - im->per_thread, st->learn_samples, IPCOMP_AUTO_FIRST_BUILD);
+      if (st->learn_forgets)
+	s = format (s, "; relearned %u times after %u+ packets in a row did not compress",
+		    st->learn_forgets, IPCOMP_AUTO_MISSES);
+    }
+  return s;
+}
+
 u8 *
 format_ipcomp_sa (u8 *s, va_list *args)
 {
@@ -311,8 +384,7 @@ format_ipcomp_sa (u8 *s, va_list *args)
 	      pool_elt_at_index (im->profiles, sa->profile_index), sa->threshold,
 	      sa->max_decompressed, sa->backoff ? "on" : "off");
   if (sa->level_auto)
-    s = format (s, "\n    level auto: below %u bytes %U", IPCOMP_AUTO_SPLIT, format_ipcomp_profile,
-		pool_elt_at_index (im->profiles, sa->small_profile_index));
+    s = format (s, "%U", format_ipcomp_sa_auto, sa_index);
   if (!verbose)
     return s;
   for (i = 0; i < IPCOMP_SA_N_COUNTERS; i++)

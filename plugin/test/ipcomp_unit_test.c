@@ -438,6 +438,68 @@ test_trailing_input (void)
       }
 }
 
+/* Level 0 with a table learned from the sender's data: every output inflates
+ * on both decoders, whatever the data (also data unlike the samples); text
+ * codes smaller than with ISA-L's default table; until the first build the
+ * output is exactly level 0's; a level-1 context has no learning scratch. */
+static void
+test_learned (void)
+{
+  static const uint32_t sizes[] = { 1, 7, 64, 512, 1400, 9000, 65535 };
+  ipcomp_isal_ctx_t *c0 = ipcomp_isal_ctx_new (0, 15, 1), *c1 = ipcomp_isal_ctx_new (1, 15, 1);
+  void *dz = ipcomp_zlib_ctx_new (0, 15, 0), *di = ipcomp_isal_ctx_new (0, 15, 0);
+  ipcomp_isal_learn_t *l = ipcomp_isal_learn_new ();
+  uint32_t s, clen, plain_len, olen, total_plain = 0, total_learned = 0;
+  int k, i, rv;
+
+  CHECK (c0 && c1 && dz && di && l, "contexts");
+  if (!(c0 && c1 && dz && di && l))
+    return;
+  CHECK (ipcomp_isal_learn_sample (c1, l, in, 100) == IPCOMP_CODEC_INTERNAL, "level 1 sample");
+  fill (in, 1400, KIND_TEXT);
+  rv = ipcomp_isal_compress_learned (c0, l, in, 1400, cbuf, sizeof (cbuf), &clen);
+  rv |= ipcomp_isal_compress (c0, in, 1400, out, sizeof (out), &plain_len);
+  CHECK (rv == 0 && clen == plain_len && !memcmp (cbuf, out, clen), "unbuilt = level 0");
+
+  for (i = 0; i < 4; i++)
+    {
+      fill (in, 1400, KIND_TEXT);
+      CHECK (ipcomp_isal_learn_sample (c0, l, in, 1400) == IPCOMP_CODEC_OK, "sample");
+    }
+  CHECK (ipcomp_isal_learn_build (c0, l) == IPCOMP_CODEC_OK && ipcomp_isal_learn_builds (l) == 1,
+	 "build");
+
+  for (k = 0; k < KIND_N; k++)
+    for (s = 0; s < sizeof (sizes) / sizeof (sizes[0]); s++)
+      {
+	uint32_t len = sizes[s];
+	fill (in, len, (kind_t) k);
+	rv = ipcomp_isal_compress_learned (c0, l, in, len, cbuf, sizeof (cbuf), &clen);
+	CHECK (rv == IPCOMP_CODEC_OK, "learned %s %u rv %d", kind_names[k], len, rv);
+	if (rv)
+	  continue;
+	rv = ipcomp_zlib_decompress (dz, cbuf, clen, out, 65535, &olen);
+	CHECK (rv == 0 && olen == len && !memcmp (in, out, len), "learned %s %u -> zlib rv %d",
+	       kind_names[k], len, rv);
+	rv = ipcomp_isal_decompress (di, cbuf, clen, out, 65535, &olen);
+	CHECK (rv == 0 && olen == len && !memcmp (in, out, len), "learned %s %u -> isal rv %d",
+	       kind_names[k], len, rv);
+	if (k == KIND_TEXT && len >= 512 &&
+	    !ipcomp_isal_compress (c0, in, len, out, sizeof (out), &plain_len))
+	  {
+	    total_plain += plain_len;
+	    total_learned += clen;
+	  }
+      }
+  CHECK (total_learned * 10 < total_plain * 9, "learned text %u bytes vs default table %u",
+	 total_learned, total_plain);
+  ipcomp_isal_learn_free (l);
+  ipcomp_isal_ctx_free (c0);
+  ipcomp_isal_ctx_free (c1);
+  ipcomp_isal_ctx_free (di);
+  ipcomp_zlib_ctx_free (dz);
+}
+
 static void
 test_bad_params (void)
 {
@@ -460,6 +522,7 @@ main (void)
   test_policy ();
   test_bomb_and_garbage ();
   test_trailing_input ();
+  test_learned ();
   printf ("# %d passed, %d failed\n", n_pass, n_fail);
   return n_fail ? 1 : 0;
 }
