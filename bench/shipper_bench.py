@@ -60,7 +60,10 @@ def records(start: int, n: int) -> list[bytes]:
 
 def ring_to_bulk(node: OpenSearchNode, work: Path, total: int) -> dict[str, float]:
     base = base_snapshot()
-    pool = records(0, RING)  # record contents do not matter for the cost; sequences do
+    # a full ring reads as ring_size - 1 records (the reader leaves the slot
+    # VPP may be writing); record contents do not matter for the cost
+    per_read = RING - 1
+    pool = records(0, per_read)
     snap = with_ring(base, [(RING, pool)] * THREADS, RING)
     server = SegmentServer(work / "stats.sock", 2 * SegmentWriter.required_size(snap))
     with server:
@@ -79,7 +82,7 @@ def ring_to_bulk(node: OpenSearchNode, work: Path, total: int) -> dict[str, floa
         sequence = 0
         started, cpu0 = time.perf_counter(), time.process_time()
         while sequence * THREADS < total:
-            sequence += RING
+            sequence += per_read
             server.publish(with_ring(base, [(sequence, pool)] * THREADS, RING))
             c = time.process_time()
             shipper.read()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,11 +132,11 @@ def test_documents_ids_and_order_as_sent(
     sent_metrics = [a["create"] for a, _ in bulk if a["create"]["_index"].startswith("metrics-")]
     assert sent_metrics and all("_id" not in a for a in sent_metrics)  # TSDS derives the id
     assert sum(len(d) for d in es.state.docs.values()) == len(bulk)
-    assert all(
-        "x-ndjson" in r.headers["content-type"]
-        for r in es.state.requests
-        if r.path.startswith("/_bulk")
-    )
+    bulks = [r for r in es.state.requests if r.path.startswith("/_bulk")]
+    assert all("x-ndjson" in r.headers["content-type"] for r in bulks)
+    # the answer is asked for without what the shipper does not read
+    queries = [urllib.parse.parse_qs(r.path.partition("?")[2]) for r in bulks]
+    assert all(q["filter_path"] == ["errors,items.*.status,items.*.error"] for q in queries)
 
 
 @faults_only
