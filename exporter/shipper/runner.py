@@ -338,8 +338,11 @@ def _collector_paused() -> Iterator[None]:
     batch. Both make tens of thousands of short-lived, acyclic containers
     (records, documents, actions, results) that reference counting frees;
     left on, the collector scans them again and again while the batch is
-    alive (about a third of the shipper's CPU per document, bench/
-    shipper_bench.py). It runs again right after, as it was."""
+    alive (about half the time spent building documents, bench/
+    shipper_bench.py). It runs again right after, as it was; the longest
+    pause is one bulk request that waits for its timeout. The collector is
+    process-wide: in-process beside the exporter, its threads' cycles wait
+    for the end of the pause too."""
     if not gc.isenabled():
         yield
         return
