@@ -97,7 +97,7 @@ class ElasticServer:
                     path, _, query = self.path.partition("?")
                     status, answer = route(state, self.command, path, body)
                 wanted = urllib.parse.parse_qs(query).get("filter_path")
-                if wanted:
+                if wanted and status < 400:  # error answers are never filtered
                     answer = filter_path(answer, wanted[0].split(","))
                 self._answer(status, answer)
 

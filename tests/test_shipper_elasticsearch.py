@@ -10,6 +10,7 @@ that cluster instead.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.parse
 from collections.abc import Iterator
@@ -196,14 +197,17 @@ def test_permanent_refusal_is_kept_as_dead_and_counted(
 
 @faults_only
 def test_a_refused_request_keeps_every_document(
-    es: ElasticServer, segment: SegmentServer, tmp_path: Path
+    es: ElasticServer, segment: SegmentServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     publish_events(segment, 8)
     es.state.refuse_bulk = [401, 413]  # credentials, then a too large request
     shipper = shipper_for(es.url, segment, tmp_path)
     shipper.read()
     produced = sum(shipper.stats.read.values())
-    assert not shipper.flush(budget=30)
+    with caplog.at_level(logging.WARNING, logger="vppcomp.exporter.shipper.runner"):
+        assert not shipper.flush(budget=30)
+    # the log tells why (filter_path does not filter an error answer)
+    assert "401: AuthenticationException(401, 'security_exception')" in caplog.text
     shipper._retry_at = 0
     assert not shipper.flush(budget=30)
     assert shipper.stats.retried == {"401": produced, "413": produced}
