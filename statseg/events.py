@@ -130,7 +130,8 @@ class EventSchema:
         for f in self.fields:
             column = table[f.name]
             if f.count > 1:
-                values: list[Any] = [bytes(row) for row in column]
+                flat = column.tobytes()  # one copy, sliced per record
+                values: list[Any] = [flat[i : i + f.count] for i in range(0, len(flat), f.count)]
             else:
                 values = column.tolist()
                 if f.none is not None:

@@ -15,6 +15,7 @@ import fnmatch
 import hashlib
 import json
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -93,7 +94,11 @@ class ElasticServer:
                             body,
                         )
                     )
-                    status, answer = route(state, self.command, self.path.split("?")[0], body)
+                    path, _, query = self.path.partition("?")
+                    status, answer = route(state, self.command, path, body)
+                wanted = urllib.parse.parse_qs(query).get("filter_path")
+                if wanted and status < 400:  # error answers are never filtered
+                    answer = filter_path(answer, wanted[0].split(","))
                 self._answer(status, answer)
 
             do_GET = do_PUT = do_POST = do_HEAD = _handle
@@ -118,6 +123,29 @@ class ElasticServer:
                 lines = [json.loads(x) for x in r.body.splitlines() if x.strip()]
                 out.append(list(zip(lines[::2], lines[1::2], strict=True)))
         return out
+
+
+def filter_path(answer: Any, paths: list[str]) -> Any:
+    """``answer`` reduced to ``paths`` (dotted, ``*`` for any one key), as
+    Elasticsearch's ``filter_path`` parameter does; lists are filtered item
+    by item, and objects left empty are dropped."""
+
+    def keep(node: Any, parts: list[list[str]]) -> Any:
+        if any(not p for p in parts):
+            return node  # a path ends here: the whole subtree
+        if isinstance(node, list):
+            kept = [keep(item, parts) for item in node]
+            return [k for k in kept if k is not None]
+        if not isinstance(node, dict):
+            return None
+        out = {}
+        for key, value in node.items():
+            below = [p[1:] for p in parts if p[0] in ("*", key)]
+            if below and (child := keep(value, below)) not in (None, {}, []):
+                out[key] = child
+        return out or None
+
+    return keep(answer, [p.split(".") for p in paths]) or {}
 
 
 def _missing(kind: str, name: str) -> tuple[int, Any]:

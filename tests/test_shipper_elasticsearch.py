@@ -10,7 +10,9 @@ that cluster instead.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,11 +133,11 @@ def test_documents_ids_and_order_as_sent(
     sent_metrics = [a["create"] for a, _ in bulk if a["create"]["_index"].startswith("metrics-")]
     assert sent_metrics and all("_id" not in a for a in sent_metrics)  # TSDS derives the id
     assert sum(len(d) for d in es.state.docs.values()) == len(bulk)
-    assert all(
-        "x-ndjson" in r.headers["content-type"]
-        for r in es.state.requests
-        if r.path.startswith("/_bulk")
-    )
+    bulks = [r for r in es.state.requests if r.path.startswith("/_bulk")]
+    assert all("x-ndjson" in r.headers["content-type"] for r in bulks)
+    # the answer is asked for without what the shipper does not read
+    queries = [urllib.parse.parse_qs(r.path.partition("?")[2]) for r in bulks]
+    assert all(q["filter_path"] == ["errors,items.*.status,items.*.error"] for q in queries)
 
 
 @faults_only
@@ -195,14 +197,17 @@ def test_permanent_refusal_is_kept_as_dead_and_counted(
 
 @faults_only
 def test_a_refused_request_keeps_every_document(
-    es: ElasticServer, segment: SegmentServer, tmp_path: Path
+    es: ElasticServer, segment: SegmentServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     publish_events(segment, 8)
     es.state.refuse_bulk = [401, 413]  # credentials, then a too large request
     shipper = shipper_for(es.url, segment, tmp_path)
     shipper.read()
     produced = sum(shipper.stats.read.values())
-    assert not shipper.flush(budget=30)
+    with caplog.at_level(logging.WARNING, logger="vppcomp.exporter.shipper.runner"):
+        assert not shipper.flush(budget=30)
+    # the log tells why (filter_path does not filter an error answer)
+    assert "401: AuthenticationException(401, 'security_exception')" in caplog.text
     shipper._retry_at = 0
     assert not shipper.flush(budget=30)
     assert shipper.stats.retried == {"401": produced, "413": produced}

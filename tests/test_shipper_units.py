@@ -17,7 +17,7 @@ from shipper_helpers import SCHEMA, SCHEMA_TEXT, base_snapshot, record
 
 from vppcomp.exporter.metrics.collectors import build_collectors
 from vppcomp.exporter.metrics.exporter import Exporter
-from vppcomp.exporter.shipper import fields, kibana, templates
+from vppcomp.exporter.shipper import fields, ids, kibana, templates
 from vppcomp.exporter.shipper.documents import (
     EVENT,
     METRIC,
@@ -25,7 +25,7 @@ from vppcomp.exporter.shipper.documents import (
     EventContext,
     MetricSampler,
     Observer,
-    event_document,
+    event_documents,
     flatten,
 )
 from vppcomp.exporter.shipper.metrics import ShipperCollector
@@ -110,6 +110,33 @@ def test_spool_keeps_the_cursor_with_the_documents(tmp_path: Path) -> None:
         assert spool.count == 0 and spool.bytes == 0
     with Spool(tmp_path / "s.sqlite") as spool:
         assert spool.state("cursor") == "{}"
+
+
+def test_spool_ack_removes_exactly_the_acknowledged_documents(tmp_path: Path) -> None:
+    # ack deletes runs of consecutive seq as ranges: a gap (a document kept for a
+    # resend) must survive, and the byte and count totals follow the file
+    with Spool(tmp_path / "s.sqlite") as spool:
+        spool.put([doc(EVENT, i) for i in range(10)])
+        seqs = [d.seq for d in spool.peek(10)]
+        keep = {seqs[3], seqs[5], seqs[9]}
+        spool.ack([s for s in seqs if s not in keep] + [seqs[0], 10**9])  # twice, unknown
+        left = spool.peek(10)
+        assert {d.seq for d in left} == keep and spool.count == 3
+        assert spool.bytes == sum(len(d.body) for d in left)
+    with Spool(tmp_path / "s.sqlite") as again:
+        assert again.count == 3 and again.bytes == sum(len(d.body) for d in left)
+
+
+def test_ids_are_those_of_earlier_releases() -> None:
+    # a resend after an upgrade must hit the same _id (a 409), so the digests are
+    # pinned: values computed by the shipper of the previous release
+    assert ids.event_id("vpp-host", 1.8e9 + 0.25, 1, 4095) == "tmpcJJ280Ne1cwxcnkVZfknHN5E"
+    assert ids.event_ids("vpp-host", 1.8e9 + 0.25, 1, 4094, 3)[1] == "tmpcJJ280Ne1cwxcnkVZfknHN5E"
+    assert ids.metric_id("vpp-host", 1800000000123, "sa", ("7",)) == "xKMwXwcUMVUeSeexL5xKYCZC730"
+    assert (
+        ids.shipper_event_id("vpp-host", 1.8e9, "ring-overrun", 0, 12)
+        == "BAlnRMHFMRa4ST63oWRdIWw8xNY"
+    )
 
 
 def sa_rows(docs: list[Document]) -> list[dict[str, object]]:
@@ -245,8 +272,8 @@ def test_ipv6_decompress_failure_document() -> None:
     )  # fmt: skip
     (decoded,) = SCHEMA.decode([raw])
     base = base_snapshot()
-    document = event_document(
-        decoded, 1, 77, EventContext.of(base), Observer("h", "vpp1"), "ns", 1, 1.8e9
+    (document,) = event_documents(
+        [decoded], 1, 77, EventContext.of(base), Observer("h", "vpp1"), "ns", 1, 1.8e9
     )
     body = flatten(document.body)
     assert document.stream == "logs-vpp.ipcomp-ns"
@@ -257,7 +284,8 @@ def test_ipv6_decompress_failure_document() -> None:
     assert body["vpp.thread"] == 1 and body["network.bytes"] == 1400
     assert set(body) <= fields.names(fields.LOG_FIELDS)
     switch = SCHEMA.decode([record(type="engine-switch", reason=2, engine_index=1)])[0]
-    body = flatten(event_document(switch, 0, 1, EventContext.of(base), Observer(), "n", 1, 0).body)
+    (document,) = event_documents([switch], 0, 1, EventContext.of(base), Observer(), "n", 1, 0)
+    body = flatten(document.body)
     # 2 = IPCOMP_FALLBACK_DEVICE_ERROR (plugin/ipcomp/ipcomp_async.h)
     assert body["event.reason"] == "device-error"
 

@@ -22,7 +22,7 @@ import logging
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,9 +146,11 @@ class Backend:
         except self._transport_errors() as error:
             raise ClusterUnavailable(str(error)) from error
 
-    def bulk(self, actions: list[dict[str, Any]]) -> list[ItemResult]:
-        """Send ``actions`` (``_op_type``, ``_index``, ``_id``, ``_source``) as
-        one bulk request; one result per action, in order.
+    def bulk(self, actions: list[BulkAction]) -> list[ItemResult]:
+        """Send ``actions`` (from :func:`actions_for`) as one bulk request
+        through the client's ``streaming_bulk``; one result per action, in
+        order. The answer is filtered to each item's status and error
+        (``filter_path``): nothing else of it is read.
 
         Raises :class:`ClusterUnavailable` when the request got no answer."""
         results: list[ItemResult] = []
@@ -162,6 +164,8 @@ class Backend:
                 raise_on_exception=False,
                 max_retries=0,
                 yield_ok=True,
+                expand_action_callback=_expanded,
+                filter_path=BULK_FILTER,
             ):
                 results.append(_item_result(ok, info))
         except self._transport_errors() as error:
@@ -179,12 +183,18 @@ def _item_result(ok: bool, info: dict[str, Any]) -> ItemResult:
     _, item = next(iter(info.items()))
     status = item.get("status")
     status = status if isinstance(status, int) else None
+    if ok and status in _OK:
+        return _OK[status]
     error = item.get("error")
     if isinstance(error, dict):
         return ItemResult(ok, status, str(error.get("type")), str(error.get("reason")))
     if error is not None:
         return ItemResult(ok, status, "request", str(error), whole_request=True)
     return ItemResult(ok, status, None, None)
+
+
+#: the results of items written (shared: an ItemResult is immutable)
+_OK = {status: ItemResult(True, status, None, None) for status in (200, 201)}
 
 
 class ElasticsearchBackend(Backend):
@@ -312,13 +322,28 @@ def connect(settings: Settings) -> Backend:
     return backend
 
 
-def actions_for(docs: Iterable[Any], send_ids: bool) -> list[dict[str, Any]]:
-    """Bulk ``create`` actions for spooled documents (``send_ids`` False:
-    let the cluster derive the id, as a time-series data stream requires)."""
-    actions = []
+#: one bulk item as the helpers' ``expand_action_callback`` returns it: the
+#: action line (``{"create": {"_index": ..., "_id": ...}}``) and the source,
+#: already JSON text (the spool's), which both clients' serializers pass through
+BulkAction = tuple[dict[str, dict[str, str]], str]
+
+#: the parts of a bulk answer the shipper reads
+BULK_FILTER = "errors,items.*.status,items.*.error"
+
+
+def _expanded(action: BulkAction) -> BulkAction:
+    """``expand_action_callback`` for actions :func:`actions_for` expanded already."""
+    return action
+
+
+def actions_for(docs: Iterable[Any], id_kinds: Container[str]) -> list[BulkAction]:
+    """Bulk ``create`` actions for spooled documents, with ``_id`` for the
+    documents whose kind is in ``id_kinds`` (the others get an id the
+    cluster derives, as a time-series data stream requires)."""
+    actions: list[BulkAction] = []
     for doc in docs:
-        action = {"_op_type": "create", "_index": doc.stream, "_source": doc.body}
-        if send_ids:
-            action["_id"] = doc.id
-        actions.append(action)
+        meta = {"_index": doc.stream}
+        if doc.kind in id_kinds:
+            meta["_id"] = doc.id
+        actions.append(({"create": meta}, doc.body))
     return actions

@@ -76,14 +76,21 @@ class Observer:
         return self.name or self.hostname
 
 
-@functools.lru_cache(maxsize=256)
 def timestamp(seconds: float) -> str:
-    """ISO 8601 in UTC with milliseconds (what a ``date`` field keeps)."""
-    return (
-        datetime.fromtimestamp(seconds, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    """ISO 8601 in UTC with milliseconds (what a ``date`` field keeps), e.g.
+    ``2027-01-15T08:00:00.123Z``; sub-milliseconds are cut, not rounded."""
+    return timestamp_ns(round(seconds * 1_000_000) * 1000)
+
+
+def timestamp_ns(ns: int) -> str:
+    """:func:`timestamp` of ``ns`` nanoseconds since the epoch."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return f"{_second(seconds)}.{rest // 1_000_000:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None).isoformat()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -214,103 +221,120 @@ def _address(raw: bytes, is_ip6: int | None) -> str | None:
     return str(ipaddress.ip_address(packed))
 
 
-def event_document(
-    record: dict[str, Any],
+def event_documents(
+    records: Sequence[dict[str, Any]],
     thread: int,
-    sequence: int,
+    first_sequence: int,
     context: EventContext,
     observer: Observer,
     namespace: str,
     schema_version: int,
     read_at: float,
-) -> Document:
-    """The log document of one decoded ipcomp ring record (fields named as
-    the plugin's schema names them: type, reason, sa_index, sa_id, cpi,
-    is_ip6, engine_index, sw_if_index, length, src, dst, timestamp_ns)."""
-    action = str(record.get("type"))
-    category, kinds, outcome, stem = EVENT_KINDS.get(action, (["host"], ["info"], "unknown", None))
-    is_ip6 = record.get("is_ip6")
-    code = record.get("reason")
-    # the schema's reason lines name it (plugin schema v2); older recordings'
-    # schema v1 did not: there the node's error order and the fallback enum
-    reason = record.get("reason_name")
-    if reason is None and code is not None:
-        if stem is not None:
-            node = f"ipcomp{6 if is_ip6 else 4}-{stem}"
-            reason = context.reasons.get(node, {}).get(code)
-        elif action == "engine-switch":
-            reason = _switch_reason(code)
-    engine = record.get("engine_index")
-    sw_if_index = record.get("sw_if_index")
-    src = _address(record.get("src", b""), is_ip6)
-    dst = _address(record.get("dst", b""), is_ip6)
-    sa_id = record.get("sa_id")
+) -> list[Document]:
+    """The log documents of decoded ipcomp ring records of one thread, record
+    ``k`` being ring sequence ``first_sequence + k`` (fields named as the
+    plugin's schema names them: type, reason, sa_index, sa_id, cpi, is_ip6,
+    engine_index, sw_if_index, length, src, dst, timestamp_ns).
+
+    What every document of the call shares (the common fields, ``created``,
+    the ring's schema version, the id prefix) is built once; documents share
+    those constant sub-objects, so callers must not mutate a body."""
     base = _nested_common(observer, EVENT, namespace, context.boot_time)
-    words = [action]
-    if sa_id is not None:
-        words.append(f"sa {sa_id}")
-    if src or dst:
-        words.append(f"{src} -> {dst}")
-    if code:
-        words.append(f"reason {reason or code}")
-    body: dict[str, Any] = {
-        **base,
-        "@timestamp": timestamp(record.get("timestamp_ns", 0) / 1e9),
-        "message": " ".join(words),
-        "event": _clean(
-            {
-                **base["event"],
-                "category": category,
-                "type": kinds,
-                "action": action,
-                "outcome": outcome,
-                "reason": reason,
-                "sequence": sequence,
-                "created": timestamp(read_at),
+    base_event = base["event"]
+    base_vpp = base.get("vpp", {})
+    created = timestamp(read_at)
+    ring = {"schema_version": schema_version}
+    stream = stream_name(EVENT, namespace)
+    engines = context.engines
+    interfaces = context.interfaces
+    doc_ids = ids.event_ids(
+        observer.identity, context.boot_time, thread, first_sequence, len(records)
+    )
+    docs: list[Document] = []
+    for k, record in enumerate(records):
+        get = record.get
+        action = str(get("type"))
+        category, kinds, outcome, stem = EVENT_KINDS.get(action, _UNKNOWN_KIND)
+        is_ip6 = get("is_ip6")
+        code = get("reason")
+        # the schema's reason lines name it (plugin schema v2); older recordings'
+        # schema v1 did not: there the node's error order and the fallback enum
+        reason = get("reason_name")
+        if reason is None and code is not None:
+            if stem is not None:
+                node = f"ipcomp{6 if is_ip6 else 4}-{stem}"
+                reason = context.reasons.get(node, {}).get(code)
+            elif action == "engine-switch":
+                reason = _switch_reason(code)
+        sa_id = get("sa_id")
+        src = _address(get("src", b""), is_ip6)
+        dst = _address(get("dst", b""), is_ip6)
+
+        event = {
+            **base_event,
+            "category": category,
+            "type": kinds,
+            "action": action,
+            "outcome": outcome,
+        }
+        if reason is not None:
+            event["reason"] = reason
+        event["sequence"] = first_sequence + k
+        event["created"] = created
+
+        ipcomp: dict[str, Any] = {}
+        sa_index = get("sa_index")
+        if sa_id is not None or sa_index is not None:
+            ipcomp["sa"] = _clean({"id": sa_id, "index": sa_index})
+        if sa_id is not None and (cpi := get("cpi")) is not None:
+            ipcomp["cpi"] = cpi
+        engine = get("engine_index")
+        if engine is not None:
+            name = engines[engine] if engine < len(engines) else None
+            ipcomp["engine"] = {"index": engine}
+            if name is not None:
+                ipcomp["engine"]["name"] = name
+        sw_if_index = get("sw_if_index")
+        if sw_if_index is not None:
+            name = interfaces[sw_if_index] if sw_if_index < len(interfaces) else None
+            ipcomp["interface"] = {"sw_if_index": sw_if_index}
+            if name is not None:
+                ipcomp["interface"]["name"] = name
+        if code is not None:
+            ipcomp["reason"] = {"code": code}
+        ipcomp["ring"] = ring
+
+        words = [action]
+        if sa_id is not None:
+            words.append(f"sa {sa_id}")
+        if src or dst:
+            words.append(f"{src} -> {dst}")
+        if code:
+            words.append(f"reason {reason or code}")
+        body: dict[str, Any] = {
+            **base,
+            "@timestamp": timestamp_ns(get("timestamp_ns", 0)),
+            "message": " ".join(words),
+            "event": event,
+            "vpp": {**base_vpp, "thread": thread, "ipcomp": ipcomp},
+        }
+        if src:
+            body["source"] = {"ip": src}
+        if dst:
+            body["destination"] = {"ip": dst}
+        if src or dst:
+            network: dict[str, Any] = {
+                "type": "ipv6" if is_ip6 else "ipv4",
+                "iana_number": IANA_IPCOMP,
             }
-        ),
-        "vpp": {
-            **base.get("vpp", {}),
-            "thread": thread,
-            "ipcomp": _clean(
-                {
-                    "sa": _clean({"id": sa_id, "index": record.get("sa_index")}) or None,
-                    "cpi": record.get("cpi") if sa_id is not None else None,
-                    "engine": _clean(
-                        {
-                            "index": engine,
-                            "name": context.engines[engine]
-                            if engine is not None and engine < len(context.engines)
-                            else None,
-                        }
-                    )
-                    or None,
-                    "interface": _clean(
-                        {
-                            "sw_if_index": sw_if_index,
-                            "name": context.interfaces[sw_if_index]
-                            if sw_if_index is not None and sw_if_index < len(context.interfaces)
-                            else None,
-                        }
-                    )
-                    or None,
-                    "reason": {"code": code} if code is not None else None,
-                    "ring": {"schema_version": schema_version},
-                }
-            ),
-        },
-    }
-    if src:
-        body["source"] = {"ip": src}
-    if dst:
-        body["destination"] = {"ip": dst}
-    if src or dst:
-        network: dict[str, Any] = {"type": "ipv6" if is_ip6 else "ipv4", "iana_number": IANA_IPCOMP}
-        if record.get("length"):
-            network["bytes"] = record["length"]
-        body["network"] = network
-    doc_id = ids.event_id(observer.identity, context.boot_time, thread, sequence)
-    return Document(EVENT, stream_name(EVENT, namespace), doc_id, body)
+            if length := get("length"):
+                network["bytes"] = length
+            body["network"] = network
+        docs.append(Document(EVENT, stream, doc_ids[k], body))
+    return docs
+
+
+_UNKNOWN_KIND: tuple[list[str], list[str], str, str | None] = (["host"], ["info"], "unknown", None)
 
 
 def _switch_reason(code: int) -> str | None:

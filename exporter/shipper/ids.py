@@ -16,16 +16,37 @@ import base64
 import hashlib
 from collections.abc import Iterable
 
+_SEPARATOR = "\x1f"
+
+
+def _text(parts: Iterable[object]) -> str:
+    return _SEPARATOR.join(str(p) for p in parts)
+
+
+def _encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
 
 def _digest(parts: Iterable[object]) -> str:
-    text = "\x1f".join(str(p) for p in parts)
-    raw = hashlib.blake2b(text.encode(), digest_size=20).digest()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return _encode(hashlib.blake2b(_text(parts).encode(), digest_size=20).digest())
 
 
 def event_id(host: str, boot_time: float, thread: int, sequence: int) -> str:
     """The id of ring record ``sequence`` of ``thread`` of the VPP that booted at ``boot_time``."""
-    return _digest(("event", host, repr(float(boot_time)), thread, sequence))
+    return event_ids(host, boot_time, thread, sequence, 1)[0]
+
+
+def event_ids(host: str, boot_time: float, thread: int, first: int, count: int) -> list[str]:
+    """:func:`event_id` of sequences ``first`` .. ``first + count - 1`` (the
+    digest of the common prefix is computed once and copied)."""
+    prefix = hashlib.blake2b(digest_size=20)
+    prefix.update((_text(("event", host, repr(float(boot_time)), thread)) + _SEPARATOR).encode())
+    out = []
+    for sequence in range(first, first + count):
+        digest = prefix.copy()
+        digest.update(str(sequence).encode())
+        out.append(_encode(digest.digest()))
+    return out
 
 
 def shipper_event_id(host: str, boot_time: float, action: str, *key: object) -> str:
