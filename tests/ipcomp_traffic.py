@@ -427,3 +427,16 @@ def inner_sequence(frame: bytes) -> int:
     source port is 1000 + seq)."""
     ihl = (frame[14] & 0xF) * 4
     return int(struct.unpack("!H", frame[14 + ihl : 16 + ihl])[0]) - 1000
+
+
+def reorder(seqs: list[int]) -> tuple[int, int]:
+    """How far ``seqs`` (sequence numbers in arrival order) are from sorted:
+    (packets that arrived after one with a higher number, the largest
+    distance between a packet's arrival position and its place in order)."""
+    late, highest = 0, -1
+    for s in seqs:
+        if s < highest:
+            late += 1
+        highest = max(highest, s)
+    rank = {s: i for i, s in enumerate(sorted(seqs))}
+    return late, max((abs(i - rank[s]) for i, s in enumerate(seqs)), default=0)

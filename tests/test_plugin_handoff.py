@@ -22,6 +22,7 @@ from ipcomp_traffic import (
     inner_frames,
     inner_packet,
     inner_sequence,
+    reorder,
     setup_b,
     tunnel_sw_if_index,
 )
@@ -42,18 +43,6 @@ ONE_WORKER = "cpu { workers 1 }"
 def per_thread(stats: Any, name: str) -> list[int]:
     """A simple counter (node error) per thread: [main, worker 0, ...]."""
     return [int(v) for v in stats[name]]
-
-
-def reorder(seqs: list[int]) -> tuple[int, int]:
-    """(packets that arrived after a later one, largest distance between a
-    packet's arrival position and its place in order)."""
-    late, highest = 0, -1
-    for s in seqs:
-        if s < highest:
-            late += 1
-        highest = max(highest, s)
-    rank = {s: i for i, s in enumerate(sorted(seqs))}
-    return late, max((abs(i - rank[s]) for i, s in enumerate(seqs)), default=0)
 
 
 def test_decompress_workers_cli_and_api(
