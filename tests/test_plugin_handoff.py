@@ -26,6 +26,7 @@ from ipcomp_traffic import (
     setup_b,
     tunnel_sw_if_index,
 )
+from plugin_cdev import cdev_conf, cdev_plugin, have_pmd, wait_drained  # noqa: F401
 from plugin_vpp import (
     cli_ok,
     error_counter,
@@ -166,3 +167,37 @@ def test_congestion_drops_are_counted(
     assert handed + dropped == len(frames)
     assert decompressed == [handed, 0]
     assert sent_on == handed
+
+
+def test_handed_packets_on_an_asynchronous_engine(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """With the SA on the compressdev engine, packets handed to the main
+    thread go to the device through the main thread's own queue pair and
+    are finished by its -post twin there: every one arrives, counted under
+    ipcomp4-decompress on the thread that did the work."""
+    if not have_pmd("compress_isal0"):
+        pytest.skip("no compress_isal PMD")
+    b = start_ipcomp_vpp(
+        vpp_factory,
+        cdev_plugin,
+        startup_extra=cdev_conf("compress_isal0") + "\n" + ONE_WORKER,
+    )
+    setup_b(b, 4, "compressdev")
+    cli_ok(b, "ipcomp decompress-workers 0 main batch 8")
+    rng = random.Random(9)
+    n = 256
+    inners = [inner_packet(4, 1400, "text", seq, rng) for seq in range(n)]
+    got = pg_replay(b, "spread", compressed_frames(4, inners), "pg0", capture={"pg1": n})["pg1"]
+    restored = inner_frames(got, 4)
+    assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 1) for p in inners)
+    wait_drained(b)
+    stats = stats_client(b)
+    try:
+        assert per_thread(stats, "/err/ipcomp4-decompress/decompressed") == [n // 2, n // 2]
+        enq = stats["/net/ipcomp/offload/enqueued"]
+        assert (int(enq[0][0]), int(enq[1][0])) == (n // 2, n // 2)
+        assert error_counter(stats, "ipcomp4-decompress-handoff", "handed-off") == n
+    finally:
+        stats.disconnect()
