@@ -17,6 +17,9 @@ Configurations, each in a fresh VPP:
   wk0+main/256  the same with batch 256
   main only     ``ipcomp decompress-workers main``: worker 0 receives, the
                 main thread decompresses (a two-stage pipeline)
+  ... s         the same with ``unix { poll-sleep-usec 100 }`` (the main
+                thread sleeps 100 us on every loop; the others run VPP's
+                default main loop, which sleeps only when idle)
 
 Columns: decompressed packets/s (wall clock over the whole stream), its ratio
 to "1 worker", the share of packets dropped at the frame queues
@@ -29,9 +32,7 @@ and the reorder of a separate captured run of 2,048 packets (packets that
 arrived after a later one; largest displacement).  Best packets/s of
 ``--repeat`` runs.
 
-Every configuration runs VPP's default main loop (``poll-sleep-usec 0``:
-the main thread sleeps only when it has nothing to do).  The machine this
-was written on has 2 CPUs and VPP 26.06 pins one thread per
+The machine this was written on has 2 CPUs and VPP 26.06 pins one thread per
 CPU (it refuses a third thread), so "two decompressing threads" are worker 0
 and the main thread, each on its own core, shared with the rest of the
 machine's load.
@@ -65,17 +66,21 @@ from plugin_vpp import build_ipcomp_plugin, cli_ok, pg_replay, stats_client  # n
 
 from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 
-# VPP's default main loop (VppInstance sets poll-sleep-usec 100, which
-# sleeps the main thread on every loop: no way to run a decompress thread)
-MAIN_LOOP = "unix { poll-sleep-usec 0 }"
-ONE_WORKER = "cpu { workers 1 }\n" + MAIN_LOOP
+# The main loop: VPP's default (the main thread sleeps only when it has
+# nothing to do), or a fixed 100 us sleep on every loop (VppInstance's
+# default, which keeps idle test VPPs cheap)
+DEFAULT_LOOP = "unix { poll-sleep-usec 0 }"
+SLEEP_LOOP = "unix { poll-sleep-usec 100 }"
+WORKER = "cpu { workers 1 }"
 # (label, startup.conf extra, decompress-workers argument or None)
 CONFIGS = [
-    ("1 thread", MAIN_LOOP, None),
-    ("1 worker", ONE_WORKER, None),
-    ("wk0+main/32", ONE_WORKER, "0 main batch 32"),
-    ("wk0+main/256", ONE_WORKER, "0 main batch 256"),
-    ("main only", ONE_WORKER, "main"),
+    ("1 thread", DEFAULT_LOOP, None),
+    ("1 worker", f"{WORKER}\n{DEFAULT_LOOP}", None),
+    ("wk0+main/32", f"{WORKER}\n{DEFAULT_LOOP}", "0 main batch 32"),
+    ("wk0+main/32 s", f"{WORKER}\n{SLEEP_LOOP}", "0 main batch 32"),
+    ("wk0+main/256", f"{WORKER}\n{DEFAULT_LOOP}", "0 main batch 256"),
+    ("main only", f"{WORKER}\n{DEFAULT_LOOP}", "main"),
+    ("main only s", f"{WORKER}\n{SLEEP_LOOP}", "main"),
 ]
 BASELINE = "1 worker"
 DISTINCT = 1000
@@ -194,6 +199,7 @@ def run(prefix: Path, n_packets: int, repeat: int, workdir: Path) -> list[dict]:
             api_dirs=[plugin.api_dir],
             startup_extra=startup,
         ) as vpp:
+            print(f"{label} ...", file=sys.stderr, flush=True)
             setup_b(vpp, 4, "isal")
             if workers:
                 cli_ok(vpp, f"ipcomp decompress-workers {workers}")
@@ -220,7 +226,7 @@ def run(prefix: Path, n_packets: int, repeat: int, workdir: Path) -> list[dict]:
 def report(rows: list[dict]) -> str:
     base = next(r["pps"] for r in rows if r["label"] == BASELINE)
     head = (
-        f"{'configuration':13} {'decomp/s':>9} {'ratio':>5} {'drop%':>6} "
+        f"{'configuration':14} {'decomp/s':>9} {'ratio':>5} {'drop%':>6} "
         f"{'clk/pkt main':>12} {'clk/pkt wk0':>11} {'cpu main':>8} {'cpu wk0':>7} "
         f"{'arrived':>9} {'late':>5} {'displ':>5}"
     )
@@ -231,7 +237,7 @@ def report(rows: list[dict]) -> str:
         wk0 = f"{c[1]:.0f}" if 1 in c else "-"
         cpu = {t: f"{100 * v:.0f}%" for t, v in r["share"].items()}
         lines.append(
-            f"{r['label']:13} {r['pps']:9.0f} {r['pps'] / base:5.2f} "
+            f"{r['label']:14} {r['pps']:9.0f} {r['pps'] / base:5.2f} "
             f"{100 * r['dropped'] / r['offered']:6.1f} {main:>12} {wk0:>11} "
             f"{cpu.get(0, '-'):>8} {cpu.get(1, '-'):>7} "
             f"{r['arrived']:>4}/{REORDER_PACKETS} {r['late']:5} {r['distance']:5}"

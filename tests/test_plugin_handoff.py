@@ -52,15 +52,20 @@ def test_decompress_workers_cli_and_api(
 ) -> None:
     """Off by default; a worker list (and/or ``main``) turns it on, ``off``
     turns it off; no such worker, a repeated worker and batch 0 are refused
-    with a message (CLI) or an error code (API) and change nothing."""
+    with a message (CLI) or an error code (API) and change nothing; the main
+    thread polls exactly while it is listed."""
     vpp = start_ipcomp_vpp(vpp_factory, ipcomp_plugin, startup_extra=ONE_WORKER)
     api = vpp.api().api
     assert "decompress-workers: off (queue-size 64)" in vpp.cli("show ipcomp decompress-workers")
     reply = api.ipcomp_decompress_workers_get()
     assert (reply.n_workers, reply.main_thread, reply.queue_size) == (0, False, 64)
 
+    poll = "show node ipcomp-decompress-main-poll"
+    assert "state disabled" in vpp.cli(poll)
     cli_ok(vpp, "ipcomp decompress-workers 0 main batch 8")
     assert "decompress-workers: 0 main batch 8" in vpp.cli("show ipcomp decompress-workers")
+    # the main thread, while it decompresses, polls instead of sleeping
+    assert "state polling" in vpp.cli(poll)
     for bad, message in [
         ("1", "no such worker"),
         ("0 batch 0", "batch must be at least 1"),
@@ -77,6 +82,7 @@ def test_decompress_workers_cli_and_api(
     assert api.ipcomp_decompress_workers_set(workers=[0], n_workers=1, batch=4).retval == 0
     reply = api.ipcomp_decompress_workers_get()
     assert (list(reply.workers), reply.main_thread, reply.batch) == ([0], False, 4)
+    assert "state disabled" in vpp.cli(poll)
     cli_ok(vpp, "ipcomp decompress-workers off")
     assert api.ipcomp_decompress_workers_get().n_workers == 0
     assert "decompress-workers: off" in vpp.cli("show ipcomp decompress-workers")
