@@ -7,9 +7,9 @@
  *
  * startup.conf:
  *   ipcomp {
- *     default-engine <name>   # instead of the highest-priority engine
- *     decompress-queue-size <n> # decompress-workers frame queues: ipcomp_handoff.c
- *     compressdev { ... }     # DPDK offload engine: engine_compressdev.c
+ *     default-engine <name>      # instead of the highest-priority engine
+ *     decompress-queue-size <n>  # decompress-workers frame queues: ipcomp_handoff.c
+ *     compressdev { ... }        # DPDK offload engine: engine_compressdev.c
  *   }
  */
 

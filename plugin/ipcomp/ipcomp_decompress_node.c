@@ -11,7 +11,10 @@
  * leaves as the IP-in-IP packet the peer compressed (outer header with the
  * inner protocol) for ipip4-input / ipip6-input, which finds the tunnel,
  * counts and decapsulates it; a transport SA's packet re-enters ip4-input /
- * ip6-input with its original protocol.
+ * ip6-input with its original protocol.  With `ipcomp decompress-workers`
+ * a tunnel SA's packet is handed to another thread instead, once its SA is
+ * known (ipcomp4/6-decompress-handoff, ipcomp_handoff.c), and decompressed
+ * there by the -handed twin.
  *
  * Every input is bounded: headers are checked against the buffer, the
  * inflated size against the SA's limit (compression bombs), and every drop
