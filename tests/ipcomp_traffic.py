@@ -401,3 +401,42 @@ def udp6(src: str, dst: str, sport: int, dport: int, data: bytes) -> bytes:
         c = (c & 0xFFFF) + (c >> 16)
     c = ~c & 0xFFFF or 0xFFFF
     return seg[:6] + struct.pack("!H", c) + seg[8:]
+
+
+def compressed_frames(outer: int, inners: list[bytes], level: int = 1) -> list[bytes]:
+    """Ethernet frames (broadcast) from the tunnel peer of ``setup_b``'s VPP,
+    each carrying one of ``inners`` (IPv4) as IPComp (next header 4, CPI)
+    deflated by Python's zlib at ``level``: what the peer's ipip tunnel with
+    ipcomp protect sends."""
+    peer, local, _ = OUTER[outer]
+    frames = []
+    for i, inner in enumerate(inners):
+        c = zlib.compressobj(level, zlib.DEFLATED, -15)
+        ipcomp = struct.pack("!BBH", 4, 0, CPI) + c.compress(inner) + c.flush()
+        if outer == 4:
+            frames.append(
+                ether(BCAST, 0x0800, ip4_packet(peer, local, 108, ipcomp, ident=i & 0xFFFF))
+            )
+        else:
+            frames.append(ether(BCAST, 0x86DD, ip6_packet(peer, local, 108, ipcomp)))
+    return frames
+
+
+def inner_sequence(frame: bytes) -> int:
+    """The ``seq`` of an IPv4 ``inner_packet`` in an Ethernet frame (its UDP
+    source port is 1000 + seq)."""
+    ihl = (frame[14] & 0xF) * 4
+    return int(struct.unpack("!H", frame[14 + ihl : 16 + ihl])[0]) - 1000
+
+
+def reorder(seqs: list[int]) -> tuple[int, int]:
+    """How far ``seqs`` (sequence numbers in arrival order) are from sorted:
+    (packets that arrived after one with a higher number, the largest
+    distance between a packet's arrival position and its place in order)."""
+    late, highest = 0, -1
+    for s in seqs:
+        if s < highest:
+            late += 1
+        highest = max(highest, s)
+    rank = {s: i for i, s in enumerate(sorted(seqs))}
+    return late, max((abs(i - rank[s]) for i, s in enumerate(seqs)), default=0)

@@ -7,14 +7,16 @@
  *
  * startup.conf:
  *   ipcomp {
- *     default-engine <name>   # instead of the highest-priority engine
- *     compressdev { ... }     # DPDK offload engine: engine_compressdev.c
+ *     default-engine <name>      # instead of the highest-priority engine
+ *     decompress-queue-size <n>  # decompress-workers frame queues: ipcomp_handoff.c
+ *     compressdev { ... }        # DPDK offload engine: engine_compressdev.c
  *   }
  */
 
 #include <vnet/plugin/plugin.h>
 #include <ipcomp/ipcomp.h>
 #include <ipcomp/ipcomp_async.h>
+#include <ipcomp/ipcomp_handoff.h>
 
 ipcomp_main_t ipcomp_main;
 
@@ -47,10 +49,13 @@ static clib_error_t *
 ipcomp_config (vlib_main_t *vm, unformat_input_t *input)
 {
   unformat_input_t sub;
+  u32 handoff_queue_size = 0;
 
   while (unformat_check_input (input) != UNFORMAT_END_OF_INPUT)
     {
       if (unformat (input, "default-engine %s", &ipcomp_default_engine_name))
+	;
+      else if (unformat (input, "decompress-queue-size %u", &handoff_queue_size))
 	;
       else if (unformat (input, "compressdev %U", unformat_vlib_cli_sub_input, &sub))
 	{
@@ -62,7 +67,7 @@ ipcomp_config (vlib_main_t *vm, unformat_input_t *input)
       else
 	return clib_error_return (0, "unknown input '%U'", format_unformat_error, input);
     }
-  return 0;
+  return ipcomp_handoff_queues_init (vm, handoff_queue_size);
 }
 
 VLIB_CONFIG_FUNCTION (ipcomp_config, "ipcomp");

@@ -11,6 +11,7 @@
 #include <vnet/ip/ip_types_api.h>
 #include <vnet/format_fns.h>
 #include <ipcomp/ipcomp.h>
+#include <ipcomp/ipcomp_handoff.h>
 
 #include <ipcomp/ipcomp.api_enum.h>
 #include <ipcomp/ipcomp.api_types.h>
@@ -221,6 +222,46 @@ vl_api_ipcomp_engine_dump_t_handler (vl_api_ipcomp_engine_dump_t *mp)
       rmp->n_sas = htonl (e->n_sas);
       vl_api_send_msg (reg, (u8 *) rmp);
     }
+}
+
+/* decompress-workers (ipcomp_handoff.c) */
+static void
+vl_api_ipcomp_decompress_workers_set_t_handler (vl_api_ipcomp_decompress_workers_set_t *mp)
+{
+  vl_api_ipcomp_decompress_workers_set_reply_t *rmp;
+  u32 n = ntohl (mp->n_workers), *workers = 0;
+  int rv = VNET_API_ERROR_INVALID_WORKER;
+
+  /* more entries than workers cannot be a list without repeats */
+  if (n > vlib_num_workers ())
+    goto reply;
+  for (u32 i = 0; i < n; i++)
+    vec_add1 (workers, ntohl (mp->workers[i]));
+  rv = ipcomp_handoff_set (workers, mp->main_thread, ntohl (mp->batch));
+reply:
+  vec_free (workers);
+  REPLY_MACRO (VL_API_IPCOMP_DECOMPRESS_WORKERS_SET_REPLY);
+}
+
+static void
+vl_api_ipcomp_decompress_workers_get_t_handler (vl_api_ipcomp_decompress_workers_get_t *mp)
+{
+  ipcomp_handoff_main_t *hm = &ipcomp_handoff_main;
+  vl_api_ipcomp_decompress_workers_get_reply_t *rmp;
+  u32 n = vec_len (hm->thread_indices), n_workers = n;
+  int rv = 0;
+
+  /* the main thread, when listed, is last */
+  if (n && hm->thread_indices[n - 1] == 0)
+    n_workers--;
+  REPLY_MACRO3 (VL_API_IPCOMP_DECOMPRESS_WORKERS_GET_REPLY, n_workers * sizeof (u32), ({
+		  rmp->batch = htonl (hm->batch);
+		  rmp->queue_size = htonl (hm->queue_size);
+		  rmp->main_thread = n_workers < n;
+		  rmp->n_workers = htonl (n_workers);
+		  for (u32 i = 0; i < n_workers; i++)
+		    rmp->workers[i] = htonl (vlib_get_worker_index (hm->thread_indices[i]));
+		}));
 }
 
 #include <ipcomp/ipcomp.api.c>

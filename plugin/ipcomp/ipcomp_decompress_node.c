@@ -11,7 +11,10 @@
  * leaves as the IP-in-IP packet the peer compressed (outer header with the
  * inner protocol) for ipip4-input / ipip6-input, which finds the tunnel,
  * counts and decapsulates it; a transport SA's packet re-enters ip4-input /
- * ip6-input with its original protocol.
+ * ip6-input with its original protocol.  With `ipcomp decompress-workers`
+ * a tunnel SA's packet is handed to another thread instead, once its SA is
+ * known (ipcomp4/6-decompress-handoff, ipcomp_handoff.c), and decompressed
+ * there by the -handed twin.
  *
  * Every input is bounded: headers are checked against the buffer, the
  * inflated size against the SA's limit (compression bombs), and every drop
@@ -22,6 +25,7 @@
 #include <ipcomp/ipcomp.h>
 #include <ipcomp/ipcomp_inlines.h>
 #include <ipcomp/ipcomp_async.h>
+#include <ipcomp/ipcomp_handoff.h>
 #include <vnet/ipsec/ipsec.h>
 
 /* The order is part of the event record format (reason field): append only */
@@ -61,6 +65,7 @@ typedef enum
   IPCOMP_DECOMPRESS_NEXT_IP4_INPUT,
   IPCOMP_DECOMPRESS_NEXT_IP6_INPUT,
   IPCOMP_DECOMPRESS_NEXT_IPIP,
+  IPCOMP_DECOMPRESS_NEXT_HANDOFF, /* ipcomp_handoff.c */
   IPCOMP_DECOMPRESS_N_NEXT,
 } ipcomp_decompress_next_t;
 
@@ -103,7 +108,7 @@ ipcomp_codec_to_error (int rv)
 
 static_always_inline uword
 ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame,
-			  int is_ip6, int is_post)
+			  int is_ip6, int is_post, int is_handed)
 {
   ipcomp_main_t *im = &ipcomp_main;
   u32 thread_index = vm->thread_index;
@@ -113,8 +118,8 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
   u32 *from = vlib_frame_vector_args (frame);
   u32 n_left = frame->n_vectors;
   u32 counts[IPCOMP_DECOMPRESS_N_ERROR] = {};
-  /* a -post twin counts under the original node */
-  vlib_node_runtime_t *en = is_post ?
+  /* a -post or -handed twin counts under the original node */
+  vlib_node_runtime_t *en = (is_post || is_handed) ?
 			      vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_decompress_node.index :
 								  ipcomp4_decompress_node.index) :
 			      node;
@@ -195,6 +200,13 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	}
       sa_index = p[0];
       sa = ipcomp_sa_get (sa_index);
+
+      /* decompress-workers: spread over workers (ipcomp_handoff.c) */
+      if (!is_post && !is_handed && ipcomp_handoff_wanted (sa))
+	{
+	  next[0] = IPCOMP_DECOMPRESS_NEXT_HANDOFF;
+	  goto done;
+	}
 
       {
 	ipcomp_engine_t *e = vec_elt_at_index (im->engines, sa->engine_index);
@@ -336,13 +348,13 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 VLIB_NODE_FN (ipcomp4_decompress_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_decompress_inline (vm, node, frame, 0, 0);
+  return ipcomp_decompress_inline (vm, node, frame, 0, 0, 0);
 }
 
 VLIB_NODE_FN (ipcomp6_decompress_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_decompress_inline (vm, node, frame, 1, 0);
+  return ipcomp_decompress_inline (vm, node, frame, 1, 0, 0);
 }
 
 VLIB_REGISTER_NODE (ipcomp4_decompress_node) = {
@@ -358,6 +370,7 @@ VLIB_REGISTER_NODE (ipcomp4_decompress_node) = {
     [IPCOMP_DECOMPRESS_NEXT_IP4_INPUT] = "ip4-input",
     [IPCOMP_DECOMPRESS_NEXT_IP6_INPUT] = "ip6-input",
     [IPCOMP_DECOMPRESS_NEXT_IPIP] = "ipip4-input",
+    [IPCOMP_DECOMPRESS_NEXT_HANDOFF] = "ipcomp4-decompress-handoff",
   },
 };
 
@@ -374,6 +387,7 @@ VLIB_REGISTER_NODE (ipcomp6_decompress_node) = {
     [IPCOMP_DECOMPRESS_NEXT_IP4_INPUT] = "ip4-input",
     [IPCOMP_DECOMPRESS_NEXT_IP6_INPUT] = "ip6-input",
     [IPCOMP_DECOMPRESS_NEXT_IPIP] = "ipip6-input",
+    [IPCOMP_DECOMPRESS_NEXT_HANDOFF] = "ipcomp6-decompress-handoff",
   },
 };
 
@@ -382,13 +396,13 @@ VLIB_REGISTER_NODE (ipcomp6_decompress_node) = {
 VLIB_NODE_FN (ipcomp4_decompress_post_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_decompress_inline (vm, node, frame, 0, 1);
+  return ipcomp_decompress_inline (vm, node, frame, 0, 1, 0);
 }
 
 VLIB_NODE_FN (ipcomp6_decompress_post_node)
 (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
-  return ipcomp_decompress_inline (vm, node, frame, 1, 1);
+  return ipcomp_decompress_inline (vm, node, frame, 1, 1, 0);
 }
 
 VLIB_REGISTER_NODE (ipcomp4_decompress_post_node) = {
@@ -401,6 +415,37 @@ VLIB_REGISTER_NODE (ipcomp4_decompress_post_node) = {
 
 VLIB_REGISTER_NODE (ipcomp6_decompress_post_node) = {
   .name = "ipcomp6-decompress-post",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_decompress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .sibling_of = "ipcomp6-decompress",
+};
+
+/* -handed twins (ipcomp_handoff.c): packets another thread's decompress
+ * node handed to this worker through a frame queue; decompressed here, never
+ * handed off again, counted under the original node */
+VLIB_NODE_FN (ipcomp4_decompress_handed_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_decompress_inline (vm, node, frame, 0, 0, 1);
+}
+
+VLIB_NODE_FN (ipcomp6_decompress_handed_node)
+(vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
+{
+  return ipcomp_decompress_inline (vm, node, frame, 1, 0, 1);
+}
+
+VLIB_REGISTER_NODE (ipcomp4_decompress_handed_node) = {
+  .name = "ipcomp4-decompress-handed",
+  .vector_size = sizeof (u32),
+  .format_trace = format_ipcomp_decompress_trace,
+  .type = VLIB_NODE_TYPE_INTERNAL,
+  .sibling_of = "ipcomp4-decompress",
+};
+
+VLIB_REGISTER_NODE (ipcomp6_decompress_handed_node) = {
+  .name = "ipcomp6-decompress-handed",
   .vector_size = sizeof (u32),
   .format_trace = format_ipcomp_decompress_trace,
   .type = VLIB_NODE_TYPE_INTERNAL,
