@@ -102,6 +102,7 @@ def offload_dev(stats: Any) -> dict[str, int]:
         "dequeue-errors",
         "out-of-space",
         "late",
+        "reordered",
     ]:
         out[n] = sum(int(row[0]) for row in stats[f"/net/ipcomp/offload/{n}"])
     return out
@@ -836,5 +837,55 @@ def test_op_timeout_and_late_return(
         assert pg1_tx(stats) == tx_before + n
         types = [e["type"] for e in read_events(stats)]
         assert "device-recovery" in types, types
+    finally:
+        stats.disconnect()
+
+
+def test_order_queue_full_sends_at_once_and_counts(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """A stalled device and more packets of one SA than the order queue
+    (8,192 per thread) holds: frames that find no room go out at once
+    through the software fallback, counted as reordered; the queued ones
+    leave when the head times out; every packet leaves exactly once."""
+    import random
+    import time
+
+    n = 10000
+    a = start_cdev_vpp(
+        vpp_factory, cdev_plugin, "compress_isal0", "queue-size 64 op-timeout-ms 3000"
+    )
+    setup_a(a, 4, "compressdev")
+    a.cli("set ipcomp offload stall")
+    rng = random.Random(3)
+    frames = [ether(BCAST, 0x0800, inner_packet(4, 300, "text", i, rng)) for i in range(n)]
+    pg_replay(a, "flood", frames, "pg0")
+    deadline = time.monotonic() + 20
+    stats = stats_client(a)
+    try:
+        while time.monotonic() < deadline and pg1_tx(stats) < n:
+            time.sleep(0.2)
+        off = offload_sa(stats)
+        dev = offload_dev(stats)
+        print("order queue full:", off, dev)
+        assert pg1_tx(stats) == n
+        assert sa_counter(stats, "compressed-in", 0)[0] == n
+        queued = n - dev["reordered"]
+        assert 8192 - 256 < queued <= 8192, dev
+        # the queue pair holds queue-size - 1 ops (a DPDK ring)
+        on_device = dev["enqueued"]
+        assert 0 < on_device <= 64, dev
+        assert off["offload-fallback-timeout"][0] == on_device, (off, dev)
+        assert off["offload-fallback-queue-full"][0] == n - on_device, off
+        assert off["offload-hw"] == (0, 0)
+    finally:
+        stats.disconnect()
+    a.cli("set ipcomp offload unstall")
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        assert offload_dev(stats)["late"] == on_device
+        assert pg1_tx(stats) == n
     finally:
         stats.disconnect()
