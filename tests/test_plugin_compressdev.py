@@ -889,3 +889,38 @@ def test_order_queue_full_sends_at_once_and_counts(
         assert pg1_tx(stats) == n
     finally:
         stats.disconnect()
+
+
+def test_order_kept_with_queue_full_fallbacks_both_ways(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """Queue pairs of 4 ops on both ends: most packets of a frame take the
+    software fallback ("queue-full") while a few are on the device; A
+    compresses, B decompresses, and each side's output keeps the order sent.
+    Before, the refused packets went straight to the -post node, ahead of
+    those on the device."""
+    import random
+
+    n = 200
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0", "queue-size 4")
+    b = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0", "queue-size 4")
+    setup_a(a, 4, "compressdev")
+    setup_b(b, 4, "compressdev")
+    rng = random.Random(11)
+    inners = [inner_packet(4, 300 + 3 * i, "text", i, rng) for i in range(n)]
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    got = pg_replay(a, "fwd", frames, "pg0", capture={"pg1": n + 8})["pg1"]
+    got = outer_frames(got, 4, OUTER[4][0])
+    assert inner_seqs(got) == list(range(n))
+    out = pg_replay(b, "rev", [BCAST + f[6:] for f in got], "pg0", capture={"pg1": n + 8})["pg1"]
+    out = inner_frames(out, 4)
+    assert [struct.unpack("!H", f[18:20])[0] for f in out] == list(range(n))
+    for vpp in (a, b):
+        stats = stats_client(vpp)
+        try:
+            off = offload_sa(stats)
+            # both paths were taken on each side
+            assert off["offload-hw"][0] >= 1 and off["offload-fallback-queue-full"][0] >= 1, off
+        finally:
+            stats.disconnect()
