@@ -364,7 +364,7 @@ def _check_offload_sa(series: Series, stats: Any) -> None:
                 value = sum(row[index][column] for row in rows)
                 assert series[(f"{stem}_{unit}_total", frozenset(labels))] == value, path
             checked += 1
-    assert checked == len(paths) == 7
+    assert checked == len(paths) == 8
 
 
 def _check_offload_devices(series: Series, stats: Any) -> None:
