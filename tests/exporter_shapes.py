@@ -50,9 +50,9 @@ ASYNC_ENGINE = "compressdev"  # registered after them (index 2) with a compressd
 OFFLOAD_SA = (
     "offload-hw", "offload-fallback-queue-full", "offload-fallback-device-error",
     "offload-fallback-no-device", "offload-fallback-too-big", "offload-fallback-data-error",
-    "offload-dropped",
+    "offload-dropped", "offload-fallback-timeout",
 )  # fmt: skip
-OFFLOAD_COUNTERS = ("enqueue-errors", "dequeue-errors", "out-of-space")
+OFFLOAD_COUNTERS = ("enqueue-errors", "dequeue-errors", "out-of-space", "late", "reordered")
 DEVICE = "compress_isal0"
 NODES = ("ip4-input", "ipcomp4-compress", "ipcomp4-decompress", "ipcomp6-compress")
 ERRORS = (
@@ -158,6 +158,7 @@ def _async_engine_entries(threads: int, tick: int) -> Entries:
         f"{prefix}/sas": (StatType.GAUGE, 1),
         f"{prefix}/priority": (StatType.GAUGE, 50),
         f"{prefix}/context-bytes": (StatType.GAUGE, 4096),
+        # one op on each queue pair's device (offload_entries)
         f"{prefix}/inflight": (StatType.GAUGE, threads),
     }
     for op in ("compress", "decompress"):
@@ -169,13 +170,14 @@ def _async_engine_entries(threads: int, tick: int) -> Entries:
 
 def offload_entries(sas: int, threads: int, tick: int = 0) -> Entries:
     """The offload entries of plugin/README.md: per-SA hardware, fallback and
-    drop counters, and one device whose queue pair ``t`` (thread ``t``) has
-    ``t + 1`` operations in flight (``enqueued == dequeued + inflight``)."""
+    drop counters, and one device with one operation in flight on each queue
+    pair (``enqueued == dequeued + inflight``, the engine's in-flight gauge
+    summing them)."""
     entries: Entries = {}
     for k, counter in enumerate(OFFLOAD_SA):
         values = _combined(threads, sas, 30 + k, 700 + k, tick)
         entries[f"/net/ipcomp/sa/{counter}"] = (StatType.COUNTER_VECTOR_COMBINED, values)
-    inflight = np.arange(1, threads + 1, dtype=np.uint64).reshape(threads, 1)
+    inflight = np.ones((threads, 1), dtype=np.uint64)
     enqueued = _ramp((threads, 1), 40, tick) + inflight
     simple = StatType.COUNTER_VECTOR_SIMPLE
     entries["/net/ipcomp/offload/devices"] = (StatType.NAME_VECTOR, [DEVICE])
@@ -183,7 +185,6 @@ def offload_entries(sas: int, threads: int, tick: int = 0) -> Entries:
     entries["/net/ipcomp/offload/dequeued"] = (simple, enqueued - inflight)
     for k, counter in enumerate(OFFLOAD_COUNTERS):
         entries[f"/net/ipcomp/offload/{counter}"] = (simple, _ramp((threads, 1), 1 + k, tick))
-    entries["/net/ipcomp/offload/inflight"] = (simple, inflight)
     entries["/net/ipcomp/offload/latency-clocks"] = (
         StatType.HISTOGRAM_LOG2,
         Log2Histogram(6, _ramp((threads, 24), 1, tick)),

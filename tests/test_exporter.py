@@ -348,8 +348,8 @@ def test_default_error_cardinality(server: SegmentServer) -> None:
 def test_default_sa_cardinality(server: SegmentServer) -> None:
     """Every live SA is exported, idle ones too (an idle SA is news for the
     operator, and the rules add families per SA): 9 counters x 2 plus
-    offload hw/dropped x 2, 5 fallback reasons x 2, saved bytes and ratio =
-    34 series per SA; --used-only drops the zero ones."""
+    offload hw/dropped x 2, 6 fallback reasons x 2, saved bytes and ratio =
+    36 series per SA; --used-only drops the zero ones."""
     exporter = make_exporter(Path(server.socket_path))
     server.publish(exporter_snapshot())
     per_sa: dict[str, int] = {}
@@ -357,7 +357,7 @@ def test_default_sa_cardinality(server: SegmentServer) -> None:
         sa = dict(labels).get("sa")
         if name.startswith("vpp_ipcomp_sa_") and sa is not None:
             per_sa[sa] = per_sa.get(sa, 0) + 1
-    assert per_sa == {"100": 34, "200": 34}
+    assert per_sa == {"100": 36, "200": 36}
 
 
 def test_large_segment_shapes(tmp_path: Path) -> None:
@@ -412,7 +412,7 @@ def test_offload_families_by_device_queue_pair_and_reason(
     server: SegmentServer, per_thread: bool
 ) -> None:
     """Device counters are per queue pair (= VPP thread) with or without
-    ``--per-thread``; the five fallback vectors are one family by ``reason``."""
+    ``--per-thread``; the six fallback vectors are one family by ``reason``."""
     from vppcomp.exporter.metrics.collectors.ipcomp import FALLBACK_REASONS, OFFLOAD_COUNTERS
 
     snap = exporter_snapshot()
@@ -420,10 +420,7 @@ def test_offload_families_by_device_queue_pair_and_reason(
     for counter, (family, _) in OFFLOAD_COUNTERS.items():
         for qp, value in enumerate(snap[f"/net/ipcomp/offload/{counter}"][:, 0]):
             assert series[offload_key(f"{family}_total", qp)] == value, counter
-    inflight = snap["/net/ipcomp/offload/inflight"][:, 0]
-    assert [series[offload_key("vpp_ipcomp_offload_inflight_ops", qp)] for qp in (0, 1)] == [
-        *inflight
-    ]
+    assert not any(name == "vpp_ipcomp_offload_inflight_ops" for name, _ in series)
     latency = snap["/net/ipcomp/offload/latency-clocks"]
     for qp in (0, 1):
         inf = frozenset({("queue_pair", str(qp)), ("le", "+Inf")})
@@ -444,19 +441,21 @@ def test_offload_families_by_device_queue_pair_and_reason(
 
 
 def test_offload_inflight_is_a_gauge_and_needs_a_device(tmp_path: Path) -> None:
-    """In-flight operations go down without being taken for a clear; without
-    a named device no ``vpp_ipcomp_offload_*`` family is exported."""
+    """The one in-flight figure, the engine gauge, goes down without being
+    taken for a clear; without a named device no ``vpp_ipcomp_offload_*``
+    family is exported."""
     snap = exporter_snapshot()
     entries = {n: (snap.type(n), snap.symlink(n) or snap.values[n]) for n in snap}
-    busy = np.full_like(snap["/net/ipcomp/offload/inflight"], 50)
-    entries["/net/ipcomp/offload/inflight"] = (StatType.COUNTER_VECTOR_SIMPLE, busy)
+    gauge = "/net/ipcomp/engine/compressdev/inflight"
+    key = ("vpp_ipcomp_engine_inflight_ops", frozenset({("engine", "compressdev")}))
+    entries[gauge] = (StatType.GAUGE, 50)
     with SegmentServer(tmp_path / "s.sock", SIZE) as srv:
         exporter = make_exporter(tmp_path / "s.sock")
         srv.publish(snapshot_from_mapping(entries))
-        assert parse(scrape(exporter))[offload_key("vpp_ipcomp_offload_inflight_ops", 1)] == 50
+        assert parse(scrape(exporter))[key] == 50
         srv.publish(snap)
         series = parse(scrape(exporter))
-        assert series[offload_key("vpp_ipcomp_offload_inflight_ops", 1)] == 2
+        assert series[key] == snap[gauge] == 2
         entries["/net/ipcomp/offload/devices"] = (StatType.NAME_VECTOR, [])
         srv.publish(snapshot_from_mapping(entries))
         names = {name for name, _ in parse(scrape(make_exporter(tmp_path / "s.sock")))}

@@ -7,9 +7,9 @@ with Python's zlib, round trip through a second VPP, exact counters), plus:
 the offload counters against the traffic, a full queue and a missing device
 forcing the software fallback (or drops, per policy), device failure and
 recovery events, and no packet lost or duplicated across the asynchronous
-path (in = out + counted drops).  The asynchronous path may reorder packets
-(a bypassed packet overtakes one on the device), so packets are matched by
-content, not by position.
+path (in = out + counted drops).  Most checks match packets by content; the
+order within an SA is its own test (test_order_kept_per_sa_with_ops_in_flight),
+and so is an op that does not come back (test_op_timeout_and_late_return).
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ from vppcomp.demo.plugin_build import PLUGIN_SRC
 pytestmark = pytest.mark.live
 
 DEVICES = ["compress_isal0", "compress_zlib0"]
+# device-failure event reason of an op time-out (beyond rte_comp_op_status)
+TIMEOUT_REASON = 256
 OFFLOAD_SA = [
     "offload-hw",
     "offload-fallback-queue-full",
@@ -78,6 +80,7 @@ OFFLOAD_SA = [
     "offload-fallback-no-device",
     "offload-fallback-too-big",
     "offload-fallback-data-error",
+    "offload-fallback-timeout",
     "offload-dropped",
 ]
 DECOMPRESS_ERRORS_ALL = list(DECOMPRESS_ERRORS)  # ends with offload-drop
@@ -88,7 +91,9 @@ def offload_sa(stats: Any, sa_index: int = 0) -> dict[str, tuple[int, int]]:
 
 
 def offload_dev(stats: Any) -> dict[str, int]:
-    """Per-device counters summed over queue pairs (device index 0)."""
+    """Per-device counters summed over queue pairs (device index 0).  What is
+    on the device now is the engine gauge ``/net/ipcomp/engine/compressdev/
+    inflight`` (``enqueued == dequeued + inflight``)."""
     out = {}
     for n in [
         "enqueued",
@@ -96,7 +101,8 @@ def offload_dev(stats: Any) -> dict[str, int]:
         "enqueue-errors",
         "dequeue-errors",
         "out-of-space",
-        "inflight",
+        "late",
+        "reordered",
     ]:
         out[n] = sum(int(row[0]) for row in stats[f"/net/ipcomp/offload/{n}"])
     return out
@@ -184,7 +190,7 @@ def test_offload_wire_round_trip_counters(
         assert all(v == (0, 0) for k, v in off.items() if k != "offload-hw"), off
         dev = offload_dev(stats)
         assert dev["enqueued"] == dev["dequeued"] == attempts, dev
-        assert dev["enqueue-errors"] == dev["dequeue-errors"] == dev["inflight"] == 0, dev
+        assert dev["enqueue-errors"] == dev["dequeue-errors"] == dev["late"] == 0, dev
         # incompressible = the device ran out of the budgeted space
         assert dev["out-of-space"] == expect["incompressible"][0]
         assert stats["/net/ipcomp/offload/latency-clocks"].sum() == attempts
@@ -243,7 +249,7 @@ def test_queue_full_falls_back(
         print("queue-full:", off, dev)
         assert hw + full == n and hw >= 1 and full >= 1
         assert dev["dequeued"] == dev["enqueued"] == hw
-        assert dev["enqueue-errors"] >= 1 and dev["inflight"] == 0
+        assert dev["enqueue-errors"] >= 1
         assert sa_counter(stats, "compressed-in", 0)[0] == n
         assert error_counter(stats, "ipcomp4-compress", "compressed") == n
         switches = [e for e in read_events(stats) if e["type"] == "engine-switch"]
@@ -343,7 +349,7 @@ def test_malformed_same_verdicts_as_software(
                 off = offload_sa(stats)
                 dev = offload_dev(stats)
                 print("fuzz offload:", off, dev)
-                assert dev["enqueued"] == dev["dequeued"] and dev["inflight"] == 0
+                assert dev["enqueued"] == dev["dequeued"]
                 # decompressed packets are routed back into the tunnel and
                 # compressed again: every engine call of either direction took
                 # exactly one path (device or a counted fallback)
@@ -393,7 +399,8 @@ def test_stats_names_match_readme_with_offload(
         types = {n: stats.directory[n].type for n in live}
         # 2 simple, 3 combined, 4 name, 7 histogram, 9 gauge
         assert types["/net/ipcomp/offload/enqueued"] == 2
-        assert types["/net/ipcomp/offload/inflight"] == 2
+        assert "/net/ipcomp/offload/inflight" not in live  # the engine gauge only
+        assert types["/net/ipcomp/offload/late"] == 2
         assert types["/net/ipcomp/offload/latency-clocks"] == 7
         assert types["/net/ipcomp/offload/devices"] == 4
         assert types["/net/ipcomp/sa/offload-hw"] == 3
@@ -568,7 +575,7 @@ def test_delete_recreate_under_async_traffic(
     stats = stats_client(a)
     try:
         dev = offload_dev(stats)
-        assert dev["enqueued"] == dev["dequeued"] and dev["inflight"] == 0, dev
+        assert dev["enqueued"] == dev["dequeued"], dev
         # pg0 is sw_if_index 1, pg1 2 (created in this order by setup_a)
         rx = sum(int(r[1]["packets"]) for r in stats["/if/rx"])
         tx = sum(int(r[2]["packets"]) for r in stats["/if/tx"])
@@ -667,7 +674,7 @@ def test_fuzz_100k_offload(
         for verdict, count in expected.items():
             assert abs(got[verdict] - count) <= max(50, count // 200), (verdict, got, expected)
         dev = offload_dev(stats)
-        assert dev["enqueued"] == dev["dequeued"] and dev["inflight"] == 0, dev
+        assert dev["enqueued"] == dev["dequeued"], dev
         print("fuzz 100k offload:", got, dev)
     finally:
         stats.disconnect()
@@ -692,3 +699,228 @@ def test_config_errors_and_no_eal(
         assert stats["/net/ipcomp/offload/devices"] == ["none"]
     finally:
         stats.disconnect()
+
+
+def inner_seqs(got: list[bytes]) -> list[int]:
+    """The inner IPv4 identification (the sequence number inner_packet
+    writes) of each captured outer packet, compressed or not, in order."""
+    seqs = []
+    for frame in got:
+        _, proto, _, _, body = parse_ip(frame)
+        inner = raw_inflate(body[4:]) if proto == 108 else body
+        seqs.append(struct.unpack("!H", inner[4:6])[0])
+    return seqs
+
+
+def pg1_tx(stats: Any) -> int:
+    """Packets pg1 (sw_if_index 2, created second by setup_a) sent."""
+    return sum(int(r[2]["packets"]) for r in stats["/if/tx"])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_order_kept_per_sa_with_ops_in_flight(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+    device: str,
+) -> None:
+    """One SA, an interleaved stream of below-threshold, compressible and
+    (in a run long enough to back off) incompressible packets through the
+    device: the peer sees them in the order sent.  Before, a packet that
+    left by another path (bypass, back-off) overtook the SA's packets still
+    on the device."""
+    import random
+
+    rng = random.Random(5)
+    inners = []
+    for i in range(300):
+        if 120 <= i < 160:
+            inners.append(inner_packet(4, 700, "random", i, rng))  # backs off
+        elif i % 3 == 0:
+            inners.append(inner_packet(4, 60, "text", i, rng))  # below the threshold
+        else:
+            inners.append(inner_packet(4, 400 + 5 * i, "text", i, rng))
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, device)
+    setup_a(a, 4, "compressdev")
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    got = pg_replay(a, "order", frames, "pg0", capture={"pg1": len(frames) + 8})["pg1"]
+    got = outer_frames(got, 4, OUTER[4][0])
+    assert a.alive()
+    seqs = inner_seqs(got)
+    assert sorted(seqs) == list(range(len(inners))), "lost or duplicated"
+    assert seqs == list(range(len(inners))), [(i, s) for i, s in enumerate(seqs) if s != i][:10]
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        # every path was taken: the test covers what it claims
+        assert sa_counter(stats, "bypass", 0)[0] == sum(len(p) < THRESHOLD for p in inners)
+        assert sa_counter(stats, "backoff", 0)[0] > 0
+        assert offload_sa(stats)["offload-hw"][0] > 100
+    finally:
+        stats.disconnect()
+
+
+@pytest.mark.parametrize("policy", ["fallback", "drop"])
+def test_op_timeout_and_late_return(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+    policy: str,
+) -> None:
+    """A device that never hands its ops back (``set ipcomp offload stall``):
+    after op-timeout-ms each packet is finished by the software fallback
+    (counted "offload-fallback-timeout") or dropped (policy drop, counted),
+    the device is marked failed (device-failure event, reason timeout).
+    When the ops do come back (``unstall``) they are discarded and counted
+    as late: no crash, and the peer got every packet exactly once."""
+    import time
+
+    n = 30
+    a = start_cdev_vpp(
+        vpp_factory, cdev_plugin, "compress_isal0", f"op-timeout-ms 100 policy {policy}"
+    )
+    setup_a(a, 4, "compressdev")
+    assert "op timeout 100 ms" in a.cli("show ipcomp offload")
+    a.cli("set ipcomp offload stall")
+    got = send_compressible(a, n, "stalled")
+    assert a.alive()
+    show = a.cli("show ipcomp offload")
+    assert "stalled" in show and "(failed)" in show, show
+    stats = stats_client(a)
+    try:
+        off = offload_sa(stats)
+        dev = offload_dev(stats)
+        print("timeout:", off, dev)
+        assert dev["enqueued"] == n and dev["dequeued"] == 0, dev
+        if policy == "fallback":
+            assert len(got) == n
+            assert sorted(inner_seqs(got)) == list(range(n))
+            assert off["offload-fallback-timeout"][0] == n, off
+            assert sa_counter(stats, "compressed-in", 0)[0] == n
+        else:
+            assert not got
+            assert off["offload-dropped"][0] == n, off
+            assert error_counter(stats, "ipcomp4-compress", "offload-drop") == n
+            assert sa_counter(stats, "tx-errors", 0)[0] == n
+        assert off["offload-hw"] == (0, 0)
+        failures = [e for e in read_events(stats) if e["type"] == "device-failure"]
+        assert failures, "no device-failure event"
+        assert {e["reason"] for e in failures} == {TIMEOUT_REASON}, failures
+        tx_before = pg1_tx(stats)
+        assert tx_before == (n if policy == "fallback" else 0)
+    finally:
+        stats.disconnect()
+
+    # the ops come back late: returned to the pools, the buffers untouched
+    a.cli("set ipcomp offload unstall")
+    wait_drained(a)
+    time.sleep(0.5)
+    assert a.alive(), a.log_tail()
+    show = a.cli("show ipcomp offload")
+    assert "ops in use 0," in show or "held for -post" in show, show
+    held = int(show.split("held for -post ")[1].split()[0])
+    assert f"ops in use {held}," in show and f"mbufs in use {held}," in show, show
+    stats = stats_client(a)
+    try:
+        dev = offload_dev(stats)
+        assert dev["late"] == n and dev["dequeued"] == dev["enqueued"] == n, dev
+        assert pg1_tx(stats) == tx_before, "a late op was sent again"
+    finally:
+        stats.disconnect()
+
+    # the device is retried (1 s after the failure) and works again
+    time.sleep(1.1)
+    again = send_compressible(a, n, "again")
+    assert len(again) == n
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        assert offload_sa(stats)["offload-hw"][0] == n
+        assert pg1_tx(stats) == tx_before + n
+        types = [e["type"] for e in read_events(stats)]
+        assert "device-recovery" in types, types
+    finally:
+        stats.disconnect()
+
+
+def test_order_queue_full_sends_at_once_and_counts(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """A stalled device and more packets of one SA than the order queue
+    (8,192 per thread) holds: frames that find no room go out at once
+    through the software fallback, counted as reordered; the queued ones
+    leave when the head times out; every packet leaves exactly once."""
+    import random
+    import time
+
+    n = 10000
+    a = start_cdev_vpp(
+        vpp_factory, cdev_plugin, "compress_isal0", "queue-size 64 op-timeout-ms 3000"
+    )
+    setup_a(a, 4, "compressdev")
+    a.cli("set ipcomp offload stall")
+    rng = random.Random(3)
+    frames = [ether(BCAST, 0x0800, inner_packet(4, 300, "text", i, rng)) for i in range(n)]
+    pg_replay(a, "flood", frames, "pg0")
+    deadline = time.monotonic() + 20
+    stats = stats_client(a)
+    try:
+        while time.monotonic() < deadline and pg1_tx(stats) < n:
+            time.sleep(0.2)
+        off = offload_sa(stats)
+        dev = offload_dev(stats)
+        print("order queue full:", off, dev)
+        assert pg1_tx(stats) == n
+        assert sa_counter(stats, "compressed-in", 0)[0] == n
+        queued = n - dev["reordered"]
+        assert 8192 - 256 < queued <= 8192, dev
+        # the queue pair holds queue-size - 1 ops (a DPDK ring)
+        on_device = dev["enqueued"]
+        assert 0 < on_device <= 64, dev
+        assert off["offload-fallback-timeout"][0] == on_device, (off, dev)
+        assert off["offload-fallback-queue-full"][0] == n - on_device, off
+        assert off["offload-hw"] == (0, 0)
+    finally:
+        stats.disconnect()
+    a.cli("set ipcomp offload unstall")
+    wait_drained(a)
+    stats = stats_client(a)
+    try:
+        assert offload_dev(stats)["late"] == on_device
+        assert pg1_tx(stats) == n
+    finally:
+        stats.disconnect()
+
+
+def test_order_kept_with_queue_full_fallbacks_both_ways(
+    vpp_factory: Callable[..., Any],
+    cdev_plugin: PluginBuild,  # noqa: F811
+) -> None:
+    """Queue pairs of 4 ops on both ends: most packets of a frame take the
+    software fallback ("queue-full") while a few are on the device; A
+    compresses, B decompresses, and each side's output keeps the order sent.
+    Before, the refused packets went straight to the -post node, ahead of
+    those on the device."""
+    import random
+
+    n = 200
+    a = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0", "queue-size 4")
+    b = start_cdev_vpp(vpp_factory, cdev_plugin, "compress_isal0", "queue-size 4")
+    setup_a(a, 4, "compressdev")
+    setup_b(b, 4, "compressdev")
+    rng = random.Random(11)
+    inners = [inner_packet(4, 300 + 3 * i, "text", i, rng) for i in range(n)]
+    frames = [ether(BCAST, 0x0800, p) for p in inners]
+    got = pg_replay(a, "fwd", frames, "pg0", capture={"pg1": n + 8})["pg1"]
+    got = outer_frames(got, 4, OUTER[4][0])
+    assert inner_seqs(got) == list(range(n))
+    out = pg_replay(b, "rev", [BCAST + f[6:] for f in got], "pg0", capture={"pg1": n + 8})["pg1"]
+    out = inner_frames(out, 4)
+    assert [struct.unpack("!H", f[18:20])[0] for f in out] == list(range(n))
+    for vpp in (a, b):
+        stats = stats_client(vpp)
+        try:
+            off = offload_sa(stats)
+            # both paths were taken on each side
+            assert off["offload-hw"][0] >= 1 and off["offload-fallback-queue-full"][0] >= 1, off
+        finally:
+            stats.disconnect()

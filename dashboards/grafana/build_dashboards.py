@@ -416,13 +416,21 @@ def offload() -> Board:
     b.row("Queue pairs and latency")
     b.panel(
         "timeseries",
-        "In-flight operations per queue pair",
-        "Operations on the device now (its queue holds queue-size).",
+        "Late operations and reordered packets / s",
+        "Operations back after their time-out (discarded: their packets had left through "
+        "the fallback) and packets sent ahead of their SA's because the order queue was "
+        "full. In-flight operations: the engine panel below.",
         [
             (
-                f"sum by (device, queue_pair) (vpp_ipcomp_offload_inflight_ops{{{dev}}})",
-                "{{device}} qp {{queue_pair}}",
-            )
+                f"sum by (device, queue_pair) (rate(vpp_ipcomp_offload_late_ops_total"
+                f"{{{dev}}}[{RI}]))",
+                "late {{device}} qp {{queue_pair}}",
+            ),
+            (
+                f"sum by (device, queue_pair) (rate(vpp_ipcomp_offload_reordered_packets_total"
+                f"{{{dev}}}[{RI}]))",
+                "reordered {{device}} qp {{queue_pair}}",
+            ),
         ],
     )
     b.panel(

@@ -26,7 +26,6 @@ from vppcomp.exporter.metrics.collectors.ipcomp import (
     FALLBACK,
     FALLBACK_REASONS,
     OFFLOAD_COUNTERS,
-    OFFLOAD_INFLIGHT,
     OFFLOAD_PREFIX,
     OPS,
     SA_COUNTERS,
@@ -647,11 +646,6 @@ class MetricSampler:
             rows.counter(
                 "vpp.ipcomp.offload", (word(counter),), self.deltas.step(path, values, row_ids)
             )
-        if OFFLOAD_INFLIGHT in snap:
-            array = snap[OFFLOAD_INFLIGHT]
-            for (_, qp, d), flat in zip(pairs, rows.flat, strict=True):
-                if d < array.shape[1]:
-                    flat["vpp.ipcomp.offload.inflight"] = int(array[qp, d])
         return rows
 
     def _interface(self, snap: Snapshot) -> _Rows | None:

@@ -198,9 +198,6 @@ def _offload_fields() -> list[Field]:
     ]
     for counter, (_, text) in OFFLOAD_COUNTERS.items():
         fields += counter_fields(prefix, word(counter), text)
-    fields.append(
-        Field(f"{prefix}.inflight", "long", "Operations on the device now", metric_type="gauge")
-    )
     return fields
 
 

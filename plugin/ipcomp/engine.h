@@ -95,6 +95,7 @@ typedef struct
   u8 *out;	 /* set on completion: output, valid until the next dequeue */
   u64 t_enqueue; /* CPU clocks at enqueue */
   u64 t_dequeue; /* CPU clocks at dequeue */
+  u32 seq;	 /* its entry in the thread's order queue (ipcomp_async.h) */
 } ipcomp_async_op_t;
 
 typedef struct
@@ -127,6 +128,9 @@ typedef struct
   ipcomp_engine_enqueue_fn_t *enqueue;
   ipcomp_engine_dequeue_fn_t *dequeue;
   ipcomp_engine_learn_t learn; /* optional: all set or none */
+  /* optional: an op of this thread did not come back within the time-out
+   * (the packet is finished without it; the op may still return) */
+  void (*op_timeout) (vlib_main_t *vm, u32 sa_index);
   /* optional, once a second on the main thread (ipcomp-stats-process):
    * gauges and deferred clean-up */
   void (*periodic) (void);

@@ -17,6 +17,7 @@
  *       mbuf-size 10240              # largest payload handed to the device
  *       policy fallback|drop         # when the device cannot take a packet
  *       mode polling|interrupt       # ipcomp-async-dequeue node
+ *       op-timeout-ms 100            # an op not back by then: software fallback
  *       priority 50                  # engine priority (isal is 100)
  *       eal-args "..."               # replaces the EAL arguments entirely
  *       no-eal                       # do not start the EAL: no device
@@ -57,6 +58,8 @@
 #define CDEV_MAX_XFORMS		256
 #define CDEV_POOL_CACHE		128 /* per-lcore cache of the op and mbuf pools */
 #define CDEV_RETRY_INTERVAL	1.0 /* s between tries of a failed device */
+/* device-failure event reason of an op time-out (beyond rte_comp_op_status) */
+#define CDEV_EVENT_REASON_TIMEOUT 256
 
 typedef struct
 {
@@ -101,6 +104,7 @@ typedef struct
   u8 started;	 /* start attempted */
   u8 dev_ok;	 /* a device is up */
   u8 force_fail; /* test hook: treat the device as failed */
+  u8 stall;	 /* test hook: leave completed ops on the device */
   u8 dev_id;
   u32 engine_index;
   u8 *status; /* why there is no device, or the device name */
@@ -119,7 +123,6 @@ typedef struct
 #define CDEV_COUNTER_ENQUEUE_ERRORS IPCOMP_OFFLOAD_DEV_ENQUEUE_ERRORS
 #define CDEV_COUNTER_DEQUEUE_ERRORS IPCOMP_OFFLOAD_DEV_DEQUEUE_ERRORS
 #define CDEV_COUNTER_OUT_OF_SPACE   IPCOMP_OFFLOAD_DEV_OUT_OF_SPACE
-#define CDEV_COUNTER_INFLIGHT	    IPCOMP_OFFLOAD_DEV_INFLIGHT
 #define CDEV_N_COUNTERS		    IPCOMP_OFFLOAD_DEV_N_COUNTERS
 
 static cdev_main_t cdev_main;
@@ -761,8 +764,6 @@ cdev_enqueue (vlib_main_t *vm, ipcomp_async_frame_t *f)
   if (m > enq)
     vlib_increment_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_ENQUEUE_ERRORS], ti,
 				   0, m - enq);
-  vlib_set_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_INFLIGHT], ti, 0,
-			   cpt->n_inflight);
   cdev_path_taken (ti, cpt, m > enq ? IPCOMP_FALLBACK_QUEUE_FULL : IPCOMP_FALLBACK_NONE,
 		   f->ops[0].sa_index);
   return enq == n ? 0 : -1;
@@ -788,6 +789,11 @@ cdev_dequeue (vlib_main_t *vm, u32 *n_inflight)
   if (cpt->n_done_ops)
     rte_comp_op_bulk_free (cpt->done_ops, cpt->n_done_ops);
   cpt->n_done_ops = 0;
+  if (PREDICT_FALSE (cm->stall))
+    {
+      *n_inflight = cpt->n_inflight;
+      return 0;
+    }
 
   cops = cpt->done_ops;
   n = rte_compressdev_dequeue_burst (cm->dev_id, ti, cops, VLIB_FRAME_SIZE);
@@ -860,9 +866,19 @@ cdev_dequeue (vlib_main_t *vm, u32 *n_inflight)
   if (n_oos)
     vlib_increment_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_OUT_OF_SPACE], ti,
 				   0, n_oos);
-  vlib_set_simple_counter (&ipcomp_async_main.dev_counters[CDEV_COUNTER_INFLIGHT], ti, 0,
-			   cpt->n_inflight);
   return &cpt->done;
+}
+
+/* An op of this thread's queue pair did not come back in time: the device
+ * counts as failed (device-failure event, reason timeout) and is retried
+ * as after any failure; the op, if it returns, is only counted late. */
+static void
+cdev_op_timeout (vlib_main_t *vm, u32 sa_index)
+{
+  cdev_main_t *cm = &cdev_main;
+  u32 ti = vm->thread_index;
+  cdev_device_failed (ti, vec_elt_at_index (cm->per_thread, ti), CDEV_EVENT_REASON_TIMEOUT,
+		      sa_index);
 }
 
 /* --- configuration and registration ------------------------------------- */
@@ -887,6 +903,7 @@ ipcomp_compressdev_config (vlib_main_t *vm, unformat_input_t *input)
     .ops[IPCOMP_OP_DECOMPRESS] = cdev_sw_decompress,
     .enqueue = cdev_enqueue,
     .dequeue = cdev_dequeue,
+    .op_timeout = cdev_op_timeout,
   };
 
   if (cm->configured)
@@ -894,6 +911,7 @@ ipcomp_compressdev_config (vlib_main_t *vm, unformat_input_t *input)
   cm->queue_size = CDEV_DEFAULT_QUEUE_SIZE;
   cm->mbuf_size = CDEV_DEFAULT_MBUF_SIZE;
   cm->priority = CDEV_DEFAULT_PRIORITY;
+  am->timeout_ms = IPCOMP_ASYNC_DEFAULT_TIMEOUT_MS;
 
   while (unformat_check_input (input) != UNFORMAT_END_OF_INPUT)
     {
@@ -917,6 +935,8 @@ ipcomp_compressdev_config (vlib_main_t *vm, unformat_input_t *input)
 	am->interrupt_mode = 0;
       else if (unformat (input, "mode interrupt"))
 	am->interrupt_mode = 1;
+      else if (unformat (input, "op-timeout-ms %u", &am->timeout_ms))
+	;
       else if (unformat (input, "eal-args %v", &cm->eal_args))
 	;
       else if (unformat (input, "no-eal"))
@@ -925,6 +945,8 @@ ipcomp_compressdev_config (vlib_main_t *vm, unformat_input_t *input)
 	return clib_error_return (0, "ipcomp compressdev: unknown input '%U'",
 				  format_unformat_error, input);
     }
+  if (am->timeout_ms < 1 || am->timeout_ms > 60000)
+    return clib_error_return (0, "ipcomp compressdev: op-timeout-ms 1..60000");
   if (cm->queue_size < 1 || cm->queue_size > 65536)
     return clib_error_return (0, "ipcomp compressdev: queue-size 1..65536");
   if (cm->mbuf_size < 256 || cm->mbuf_size + RTE_PKTMBUF_HEADROOM > 65535)
@@ -964,10 +986,12 @@ cdev_show_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd
       return 0;
     }
   vlib_cli_output (vm, "compressdev: %v", cm->status);
-  vlib_cli_output (vm, "  policy %s, dequeue %s, device %s",
+  vlib_cli_output (vm, "  policy %s, dequeue %s, op timeout %u ms, device %s",
 		   am->policy == IPCOMP_ASYNC_POLICY_DROP ? "drop" : "fallback",
-		   am->interrupt_mode ? "interrupt" : "polling",
-		   cm->force_fail ? "forced failed" : "normal");
+		   am->interrupt_mode ? "interrupt" : "polling", am->timeout_ms,
+		   cm->force_fail ? "forced failed" :
+		   cm->stall	  ? "stalled" :
+				    "normal");
   if (cm->dev_ok)
     {
       u32 held = 0;
@@ -989,7 +1013,8 @@ cdev_show_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd
       for (i = 0; i < CDEV_N_COUNTERS; i++)
 	s = format (s, " %s %llu", am->dev_counters[i].name + strlen ("offload/"),
 		    am->dev_counters[i].counters[t][0]);
-      s = format (s, "%s", cm->per_thread[t].failed ? " (failed)" : "");
+      s = format (s, " inflight %u%s", cm->per_thread[t].n_inflight,
+		  cm->per_thread[t].failed ? " (failed)" : "");
       vlib_cli_output (vm, "%v", s);
       vec_free (s);
     }
@@ -1007,6 +1032,7 @@ cdev_set_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
 {
   cdev_main_t *cm = &cdev_main;
   ipcomp_async_main_t *am = &ipcomp_async_main;
+  u32 n;
 
   while (unformat_check_input (input) != UNFORMAT_END_OF_INPUT)
     {
@@ -1016,6 +1042,16 @@ cdev_set_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
 	am->policy = IPCOMP_ASYNC_POLICY_DROP;
       else if (unformat (input, "fail"))
 	cm->force_fail = 1;
+      else if (unformat (input, "unstall"))
+	cm->stall = 0;
+      else if (unformat (input, "stall"))
+	cm->stall = 1;
+      else if (unformat (input, "op-timeout-ms %u", &n))
+	{
+	  if (n < 1 || n > 60000)
+	    return clib_error_return (0, "op-timeout-ms 1..60000");
+	  ipcomp_async_set_timeout (n);
+	}
       else if (unformat (input, "recover"))
 	{
 	  cm->force_fail = 0;
@@ -1029,10 +1065,13 @@ cdev_set_cmd (vlib_main_t *vm, unformat_input_t *input, vlib_cli_command_t *cmd)
   return 0;
 }
 
-/* "fail" makes every enqueue behave as if the device had failed (a test
- * hook for the fallback and the failure/recovery events) */
+/* Test hooks: "fail" makes every enqueue behave as if the device had failed
+ * (the fallback and the failure/recovery events); "stall" makes the
+ * dequeue leave completed ops on the device, as a device that never hands
+ * them back (the op time-out), "unstall" lets them return (late). */
 VLIB_CLI_COMMAND (cdev_set_command, static) = {
   .path = "set ipcomp offload",
-  .short_help = "set ipcomp offload [policy fallback|drop] [fail|recover]",
+  .short_help = "set ipcomp offload [policy fallback|drop] [fail|recover] [stall|unstall] "
+		"[op-timeout-ms <n>]",
   .function = cdev_set_cmd,
 };

@@ -12,7 +12,9 @@
  * enqueue switches it to polling and it switches itself off when the last
  * operation came back; in interrupt mode an enqueue raises its interrupt
  * and it re-raises it while operations remain.  No thread ever waits for a
- * device: the main loop keeps running other nodes in between.
+ * device: the main loop keeps running other nodes in between.  It runs
+ * while its thread's order queue has entries or a device holds ops
+ * (ipcomp_async.h, "Order").
  */
 
 #include <ipcomp/ipcomp.h>
@@ -39,7 +41,7 @@ static char *ipcomp_fallback_reason_names[] = { "none",
 };
 
 STATIC_ASSERT (IPCOMP_OFFLOAD_SA_QUEUE_FULL == IPCOMP_FALLBACK_QUEUE_FULL &&
-		 IPCOMP_OFFLOAD_SA_DATA_ERROR == IPCOMP_FALLBACK_DATA_ERROR,
+		 IPCOMP_OFFLOAD_SA_TIMEOUT == IPCOMP_FALLBACK_TIMEOUT,
 	       "per-SA fallback counters follow the reasons");
 
 u8 *
@@ -109,7 +111,12 @@ void
 ipcomp_async_sa_added (u32 sa_index)
 {
   ipcomp_async_main_t *am = &ipcomp_async_main;
+  ipcomp_async_per_thread_t *apt;
   u32 i;
+  /* not zeroed: entries of a deleted SA with this index may still be
+   * queued, and leave through the count */
+  vec_foreach (apt, am->per_thread)
+    vec_validate (apt->sa_queued, sa_index);
   if (!am->ready)
     return;
   for (i = 0; i < IPCOMP_OFFLOAD_SA_N_COUNTERS; i++)
@@ -119,6 +126,59 @@ ipcomp_async_sa_added (u32 sa_index)
     }
 }
 
+void
+ipcomp_async_set_timeout (u32 ms)
+{
+  ipcomp_async_main_t *am = &ipcomp_async_main;
+  am->timeout_ms = ms;
+  am->timeout_clocks = (u64) (ms * 1e-3 * vlib_get_main ()->clib_time.clocks_per_second);
+}
+
+/* Mark the ops an engine returned ready in the order queue; an op whose
+ * entry is gone (timed out) is late: counted, its buffer not touched */
+static_always_inline void
+ipcomp_async_mark_done (vlib_main_t *vm, ipcomp_async_per_thread_t *apt, ipcomp_async_frame_t *f)
+{
+  ipcomp_async_main_t *am = &ipcomp_async_main;
+  u32 i, n_late = 0;
+
+  for (i = 0; i < f->n_ops; i++)
+    {
+      ipcomp_async_op_t *o = &f->ops[i];
+      ipcomp_async_order_t *q = &apt->order[o->seq & (IPCOMP_ASYNC_ORDER_SIZE - 1)];
+      ipcomp_async_result_t *r;
+      if (PREDICT_FALSE (q->seq != o->seq || q->state != IPCOMP_ASYNC_ORDER_PENDING ||
+			 q->buffer_index != o->buffer_index))
+	{
+	  n_late++;
+	  continue;
+	}
+      r = ipcomp_async_result (vlib_get_buffer (vm, o->buffer_index));
+      if (o->fallback)
+	{
+	  r->status = IPCOMP_ASYNC_STATUS_FALLBACK;
+	  r->reason = o->fallback;
+	  r->clocks = 0;
+	  q->state = IPCOMP_ASYNC_ORDER_READY;
+	}
+      else
+	{
+	  u64 dt = o->t_dequeue - o->t_enqueue;
+	  r->status = o->status;
+	  r->reason = 0;
+	  r->data = o->out;
+	  r->out_len = o->out_len;
+	  r->clocks = dt > CLIB_U32_MAX ? CLIB_U32_MAX : dt;
+	  q->state = IPCOMP_ASYNC_ORDER_READY_HW;
+	  apt->n_ready_hw++;
+	}
+    }
+  f->n_ops = 0;
+  if (n_late)
+    vlib_increment_simple_counter (&am->dev_counters[IPCOMP_OFFLOAD_DEV_LATE], vm->thread_index, 0,
+				   n_late);
+}
+
 static uword
 ipcomp_async_dequeue_fn (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t *frame)
 {
@@ -126,49 +186,58 @@ ipcomp_async_dequeue_fn (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_
   ipcomp_async_per_thread_t *apt = vec_elt_at_index (am->per_thread, vm->thread_index);
   u32 bis[VLIB_FRAME_SIZE];
   u16 nexts[VLIB_FRAME_SIZE];
-  u32 *eip, n_total = 0, n_inflight_all = 0;
+  u32 *eip, n = 0, n_inflight_all = 0, mask = IPCOMP_ASYNC_ORDER_SIZE - 1;
+  u64 now;
 
-  vec_foreach (eip, am->async_engine_indices)
+  /* one dequeue per dispatch, and none while device results wait in the
+   * queue: an engine's outputs stay valid until its next dequeue, and the
+   * -post nodes run before this node runs again */
+  if (PREDICT_TRUE (!apt->n_ready_hw))
+    vec_foreach (eip, am->async_engine_indices)
+      {
+	ipcomp_engine_t *e = vec_elt_at_index (ipcomp_main.engines, *eip);
+	u32 n_inflight = 0;
+	ipcomp_async_frame_t *f = e->dequeue (vm, &n_inflight);
+
+	n_inflight_all += n_inflight;
+	if (f && f->n_ops)
+	  ipcomp_async_mark_done (vm, apt, f);
+      }
+
+  /* send the ready head of the queue, in order; a pending head past the
+   * time-out is finished without its op */
+  now = clib_cpu_time_now ();
+  while (apt->order_head != apt->order_tail && n < VLIB_FRAME_SIZE)
     {
-      ipcomp_engine_t *e = vec_elt_at_index (ipcomp_main.engines, *eip);
-      u32 n_inflight = 0, i;
-      /* one dequeue per dispatch: the outputs stay valid until the next
-       * one, and the -post nodes run before this node runs again */
-      ipcomp_async_frame_t *f = e->dequeue (vm, &n_inflight);
-
-      n_inflight_all += n_inflight;
-      if (!f || !f->n_ops)
-	continue;
-      for (i = 0; i < f->n_ops; i++)
+      ipcomp_async_order_t *q = &apt->order[apt->order_head & mask];
+      if (q->state == IPCOMP_ASYNC_ORDER_PENDING)
 	{
-	  ipcomp_async_op_t *o = &f->ops[i];
-	  vlib_buffer_t *b = vlib_get_buffer (vm, o->buffer_index);
-	  ipcomp_async_result_t *r = ipcomp_async_result (b);
-	  if (o->fallback)
-	    {
-	      r->status = IPCOMP_ASYNC_STATUS_FALLBACK;
-	      r->reason = o->fallback;
-	      r->clocks = 0;
-	    }
-	  else
-	    {
-	      u64 dt = o->t_dequeue - o->t_enqueue;
-	      r->status = o->status;
-	      r->reason = 0;
-	      r->data = o->out;
-	      r->out_len = o->out_len;
-	      r->clocks = dt > CLIB_U32_MAX ? CLIB_U32_MAX : dt;
-	    }
-	  bis[i] = o->buffer_index;
-	  nexts[i] = am->dequeue_next[o->kind];
+	  ipcomp_async_result_t *r;
+	  ipcomp_engine_t *e;
+	  if (now - q->t_enqueue < am->timeout_clocks)
+	    break;
+	  r = ipcomp_async_result (vlib_get_buffer (vm, q->buffer_index));
+	  r->status = IPCOMP_ASYNC_STATUS_FALLBACK;
+	  r->reason = IPCOMP_FALLBACK_TIMEOUT;
+	  r->clocks = 0;
+	  e = vec_elt_at_index (ipcomp_main.engines, q->engine_index);
+	  if (e->op_timeout)
+	    e->op_timeout (vm, q->sa_index);
 	}
-      vlib_buffer_enqueue_to_next (vm, node, bis, nexts, f->n_ops);
-      n_total += f->n_ops;
-      f->n_ops = 0;
+      else if (q->state == IPCOMP_ASYNC_ORDER_READY_HW)
+	apt->n_ready_hw--;
+      bis[n] = q->buffer_index;
+      nexts[n] = am->dequeue_next[q->kind];
+      n++;
+      if (q->sa_index < vec_len (apt->sa_queued) && apt->sa_queued[q->sa_index])
+	apt->sa_queued[q->sa_index]--;
+      q->state = IPCOMP_ASYNC_ORDER_FREE;
+      apt->order_head++;
     }
+  if (n)
+    vlib_buffer_enqueue_to_next (vm, node, bis, nexts, n);
 
-  apt->n_inflight = n_inflight_all;
-  if (n_inflight_all == 0)
+  if (n_inflight_all == 0 && apt->order_head == apt->order_tail)
     {
       if (!am->interrupt_mode && apt->dequeue_active)
 	{
@@ -178,7 +247,7 @@ ipcomp_async_dequeue_fn (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_
     }
   else if (am->interrupt_mode)
     vlib_node_set_interrupt_pending (vm, node->node_index);
-  return n_total;
+  return n;
 }
 
 VLIB_REGISTER_NODE (ipcomp_async_dequeue_node) = {
@@ -228,12 +297,21 @@ static clib_error_t *
 ipcomp_async_main_loop_enter (vlib_main_t *vm)
 {
   ipcomp_async_main_t *am = &ipcomp_async_main;
+  ipcomp_async_per_thread_t *apt;
   ipcomp_engine_t *e;
 
   vec_validate_aligned (am->per_thread, vlib_get_n_threads () - 1, CLIB_CACHE_LINE_BYTES);
   vec_foreach (e, ipcomp_main.engines)
     if (e->flags & IPCOMP_ENGINE_F_ASYNC)
       vec_add1 (am->async_engine_indices, e->index);
+  ipcomp_async_set_timeout (am->timeout_ms ? am->timeout_ms : IPCOMP_ASYNC_DEFAULT_TIMEOUT_MS);
+  if (vec_len (am->async_engine_indices))
+    vec_foreach (apt, am->per_thread)
+      {
+	vec_validate_aligned (apt->order, IPCOMP_ASYNC_ORDER_SIZE - 1, CLIB_CACHE_LINE_BYTES);
+	if (pool_len (ipcomp_main.sas))
+	  vec_validate (apt->sa_queued, pool_len (ipcomp_main.sas) - 1);
+      }
 
   ipcomp_async_stats_init ();
   if (vec_len (am->async_engine_indices) && am->interrupt_mode)

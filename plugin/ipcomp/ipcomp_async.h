@@ -22,6 +22,21 @@
  * error counters are those of the original node.  A fallback result runs the
  * best software engine there, or drops the packet when the policy says so.
  * Every packet is thus counted once, under one reason.
+ *
+ * Order (one path per SA while it has ops in flight, as VPP's async ESP):
+ * each thread keeps an order queue of the packets it handed to the
+ * asynchronous path, in the order its nodes saw them, and per SA the
+ * number of them still queued.  At the end of a pre pass every op goes in
+ * (pending, or ready when the engine refused it), and so does any other
+ * packet of an SA with entries queued (ready, "pass": the pre pass already
+ * finished and counted it).  The dequeue node marks ops ready as the engine
+ * returns them and sends the queue's ready head, in order, to the -post
+ * nodes.  A pending head older than the op time-out is finished by the
+ * software fallback (reason "timeout", or dropped under policy drop) and the
+ * engine is told (it marks the device failed); the op, when it comes back,
+ * no longer matches its entry and is only counted as late.  When the queue
+ * has no room for a frame, that frame's packets take their paths at once
+ * (counted as reordered).
  */
 
 #ifndef included_ipcomp_async_h
@@ -49,7 +64,8 @@ typedef enum
   _ (DEVICE_ERROR, "device-error", "the device failed or is marked failed")                        \
   _ (NO_DEVICE, "no-device", "no device for this thread")                                          \
   _ (TOO_BIG, "too-big", "input or output larger than the device buffers")                         \
-  _ (DATA_ERROR, "data-error", "the device rejected the data; software gives the exact reason")
+  _ (DATA_ERROR, "data-error", "the device rejected the data; software gives the exact reason")   \
+  _ (TIMEOUT, "timeout", "the device did not return the op within op-timeout-ms")
 
 typedef enum
 {
@@ -68,6 +84,7 @@ typedef enum
   _ (NO_DEVICE, "offload-fallback-no-device", "software fallback: no device")                      \
   _ (TOO_BIG, "offload-fallback-too-big", "software fallback: beyond the device buffers")          \
   _ (DATA_ERROR, "offload-fallback-data-error", "device data error, classified in software")       \
+  _ (TIMEOUT, "offload-fallback-timeout", "software fallback: the op timed out on the device")      \
   _ (DROPPED, "offload-dropped", "dropped by the drop policy instead of a fallback")
 
 typedef enum
@@ -85,7 +102,8 @@ typedef enum
   _ (ENQUEUE_ERRORS, "enqueue-errors", "operations the device refused (queue full)")               \
   _ (DEQUEUE_ERRORS, "dequeue-errors", "operations that came back with an error status")           \
   _ (OUT_OF_SPACE, "out-of-space", "operations that came back out of space")                       \
-  _ (INFLIGHT, "inflight", "operations on the device now (a gauge)")
+  _ (LATE, "late", "operations that came back after their time-out (discarded)")                   \
+  _ (REORDERED, "reordered", "packets sent at once because the order queue was full")
 
 typedef enum
 {
@@ -103,8 +121,15 @@ typedef enum
 #define IPCOMP_CODEC_ASYNC_DROP	     101 /* post pass: dropped by the policy */
 /* result status: run the software fallback */
 #define IPCOMP_ASYNC_STATUS_FALLBACK (-1)
+/* result status: finished by the pre pass, the -post node only sends it on */
+#define IPCOMP_ASYNC_STATUS_PASS (-2)
 /* next[] marker of a submitted packet in a pre pass */
 #define IPCOMP_ASYNC_NEXT_PENDING 0xffff
+/* next[] marker of a packet put in the order queue at flush */
+#define IPCOMP_ASYNC_NEXT_QUEUED 0xfffe
+/* order queue entries per thread (a power of 2) */
+#define IPCOMP_ASYNC_ORDER_SIZE 8192
+#define IPCOMP_ASYNC_DEFAULT_TIMEOUT_MS 100
 
 /* The engine's answer, carried in the buffer from dequeue to -post node */
 typedef struct
@@ -132,13 +157,38 @@ typedef enum
   IPCOMP_ASYNC_POLICY_DROP,
 } ipcomp_async_policy_t;
 
+typedef enum
+{
+  IPCOMP_ASYNC_ORDER_FREE = 0,
+  IPCOMP_ASYNC_ORDER_PENDING, /* on the device */
+  IPCOMP_ASYNC_ORDER_READY,   /* result (or pass) in the buffer */
+  IPCOMP_ASYNC_ORDER_READY_HW, /* device result: its output lives until the next dequeue */
+} ipcomp_async_order_state_t;
+
+/* One packet in the order queue */
+typedef struct
+{
+  u64 t_enqueue; /* CPU clocks when it entered */
+  u32 buffer_index;
+  u32 sa_index;
+  u32 seq; /* matches the op's seq while pending */
+  u8 kind; /* ipcomp_async_kind_t: its -post node */
+  u8 state; /* ipcomp_async_order_state_t */
+  u8 engine_index;
+} ipcomp_async_order_t;
+
 typedef struct
 {
   CLIB_CACHE_LINE_ALIGN_MARK (cacheline0);
   ipcomp_async_frame_t pending; /* submitted by the node that runs now */
   u32 engine_index;		/* of the pending ops */
-  u32 n_inflight;		/* on the device, all engines */
   u8 dequeue_active;		/* dequeue node state is polling/interrupt armed */
+  /* the order queue: entries head..tail-1 (seq numbers, mod the size) */
+  u32 order_head;
+  u32 order_tail;
+  u32 n_ready_hw;	      /* device results queued but not sent yet */
+  ipcomp_async_order_t *order; /* IPCOMP_ASYNC_ORDER_SIZE entries */
+  u32 *sa_queued;	      /* [sa_index]: entries of the SA in the queue */
 } ipcomp_async_per_thread_t;
 
 typedef struct
@@ -152,6 +202,8 @@ typedef struct
   u8 policy;	     /* ipcomp_async_policy_t */
   u8 interrupt_mode; /* dequeue node: interrupt instead of polling */
   u8 ready;
+  u32 timeout_ms;     /* op time-out (compressdev op-timeout-ms) */
+  u64 timeout_clocks; /* the same in CPU clocks */
   vlib_combined_counter_main_t sa_counters[IPCOMP_OFFLOAD_SA_N_COUNTERS];
   /* devices of asynchronous engines (index: device, names below) */
   vlib_simple_counter_main_t dev_counters[IPCOMP_OFFLOAD_DEV_N_COUNTERS];
@@ -172,6 +224,7 @@ extern vlib_node_registration_t ipcomp6_decompress_post_node;
 void ipcomp_async_stats_init (void);
 void ipcomp_async_sa_added (u32 sa_index);
 void ipcomp_async_dequeue_arm (vlib_main_t *vm, ipcomp_async_per_thread_t *apt);
+void ipcomp_async_set_timeout (u32 ms);
 format_function_t format_ipcomp_fallback_reason;
 /* engine_compressdev.c (a stub without DPDK) */
 clib_error_t *ipcomp_compressdev_config (vlib_main_t *vm, unformat_input_t *input);
@@ -275,36 +328,102 @@ ipcomp_async_verify (vlib_buffer_t *b, ipcomp_engine_t *e, u32 thread_index, con
 				      out_len);
 }
 
-/* End of a pre pass: enqueue what was submitted, send refused packets to
- * the -post twin, and leave accepted ones out.  Compacts from/nexts into
- * to/nexts and returns the number of packets left for enqueue_to_next. */
+static_always_inline int
+ipcomp_async_is_pass (vlib_buffer_t *b)
+{
+  return ipcomp_async_result (b)->status == IPCOMP_ASYNC_STATUS_PASS;
+}
+
+/* End of a pre pass (see "Order" above): put this frame's ops, and the
+ * other packets of SAs with entries queued, in the order queue, in frame
+ * order; enqueue the ops; packets refused by the engine become ready
+ * fallback entries.  Without room for the frame the ops take the fallback
+ * at once and nothing is queued.  sas[i] is packet i's SA (~0: none).
+ * Compacts the packets left for enqueue_to_next into to/nexts and returns
+ * their number. */
 static_always_inline u32
-ipcomp_async_flush (vlib_main_t *vm, ipcomp_async_kind_t kind, u32 *from, u16 *nexts, u32 n,
-		    u32 *to)
+ipcomp_async_flush (vlib_main_t *vm, ipcomp_async_kind_t kind, u32 *from, u16 *nexts, u32 *sas,
+		    u32 n, u32 *to)
 {
   ipcomp_async_main_t *am = &ipcomp_async_main;
-  ipcomp_async_per_thread_t *apt = vec_elt_at_index (am->per_thread, vm->thread_index);
+  u32 ti = vm->thread_index;
+  ipcomp_async_per_thread_t *apt = vec_elt_at_index (am->per_thread, ti);
   ipcomp_async_frame_t *f = &apt->pending;
-  ipcomp_engine_t *e = vec_elt_at_index (ipcomp_main.engines, apt->engine_index);
-  u32 i, j = 0, k = 0, n_accepted = 0;
+  u32 i, j = 0, k = 0, seq = apt->order_tail, mask = IPCOMP_ASYNC_ORDER_SIZE - 1;
+  u32 n_sas = vec_len (apt->sa_queued);
+  int room = IPCOMP_ASYNC_ORDER_SIZE - (apt->order_tail - apt->order_head) >= n;
+  u64 now = clib_cpu_time_now ();
 
-  f->thread_index = vm->thread_index;
-  e->enqueue (vm, f);
-
-  for (i = 0; i < n; i++)
+  if (PREDICT_FALSE (!room))
     {
+      u32 n_reordered = 0;
+      for (j = 0; j < f->n_ops; j++)
+	f->ops[j].fallback = IPCOMP_FALLBACK_QUEUE_FULL;
+      for (i = 0; i < n; i++)
+	n_reordered += sas[i] < n_sas && apt->sa_queued[sas[i]];
+      vlib_increment_simple_counter (&am->dev_counters[IPCOMP_OFFLOAD_DEV_REORDERED], ti, 0,
+				     n_reordered);
+    }
+  else
+    {
+      for (i = 0; i < n; i++)
+	{
+	  u32 sa = sas[i];
+	  ipcomp_async_order_t *q;
+	  u8 state = IPCOMP_ASYNC_ORDER_PENDING;
+	  if (nexts[i] == IPCOMP_ASYNC_NEXT_PENDING)
+	    f->ops[j++].seq = seq;
+	  else if (PREDICT_TRUE (sa >= n_sas || !apt->sa_queued[sa]))
+	    continue;
+	  else
+	    {
+	      /* behind its SA's queued packets: the -post node sends it on */
+	      ipcomp_async_result_t *r = ipcomp_async_result (vlib_get_buffer (vm, from[i]));
+	      r->status = IPCOMP_ASYNC_STATUS_PASS;
+	      r->next = nexts[i];
+	      nexts[i] = IPCOMP_ASYNC_NEXT_QUEUED;
+	      state = IPCOMP_ASYNC_ORDER_READY;
+	    }
+	  q = &apt->order[seq & mask];
+	  q->t_enqueue = now;
+	  q->buffer_index = from[i];
+	  q->sa_index = sa;
+	  q->seq = seq;
+	  q->kind = kind;
+	  q->state = state;
+	  q->engine_index = apt->engine_index;
+	  if (sa < n_sas)
+	    apt->sa_queued[sa]++;
+	  seq++;
+	}
+      apt->order_tail = seq;
+      if (f->n_ops)
+	{
+	  ipcomp_engine_t *e = vec_elt_at_index (ipcomp_main.engines, apt->engine_index);
+	  f->thread_index = ti;
+	  e->enqueue (vm, f);
+	}
+    }
+
+  for (i = 0, j = 0; i < n; i++)
+    {
+      if (nexts[i] == IPCOMP_ASYNC_NEXT_QUEUED)
+	continue;
       if (nexts[i] == IPCOMP_ASYNC_NEXT_PENDING)
 	{
 	  ipcomp_async_op_t *o = &f->ops[j++];
+	  ipcomp_async_result_t *r;
 	  if (PREDICT_TRUE (!o->fallback))
-	    {
-	      n_accepted++;
-	      continue;
-	    }
-	  ipcomp_async_result_t *r = ipcomp_async_result (vlib_get_buffer (vm, from[i]));
+	    continue;
+	  r = ipcomp_async_result (vlib_get_buffer (vm, from[i]));
 	  r->status = IPCOMP_ASYNC_STATUS_FALLBACK;
 	  r->reason = o->fallback;
 	  r->clocks = 0;
+	  if (room)
+	    {
+	      apt->order[o->seq & mask].state = IPCOMP_ASYNC_ORDER_READY;
+	      continue;
+	    }
 	  nexts[k] = am->pre_to_post_next[kind];
 	}
       else
@@ -313,22 +432,27 @@ ipcomp_async_flush (vlib_main_t *vm, ipcomp_async_kind_t kind, u32 *from, u16 *n
     }
   ASSERT (j == f->n_ops);
   f->n_ops = 0;
-  if (n_accepted)
+  if (apt->order_tail != apt->order_head)
     ipcomp_async_dequeue_arm (vm, apt);
   return k;
 }
 
 /* End of a node's frame: with packets submitted to an asynchronous engine,
- * flush them (ipcomp_async_flush) and send the rest on; otherwise send the
- * whole frame to its next nodes. */
+ * or packets of this thread in the order queue, flush (ipcomp_async_flush)
+ * and send the rest on; otherwise send the whole frame to its next nodes.
+ * sas: each packet's SA in a pre pass, 0 in a -post node (never queued). */
 static_always_inline void
 ipcomp_node_dispatch (vlib_main_t *vm, vlib_node_runtime_t *node, ipcomp_async_kind_t kind,
-		      u32 *from, u16 *nexts, u32 n_vectors, u32 n_async)
+		      u32 *from, u16 *nexts, u32 *sas, u32 n_vectors, u32 n_async)
 {
-  if (PREDICT_FALSE (n_async))
+  ipcomp_async_per_thread_t *apt;
+  if (PREDICT_FALSE (n_async ||
+		     (sas && vec_len (ipcomp_async_main.per_thread) &&
+		      (apt = vec_elt_at_index (ipcomp_async_main.per_thread, vm->thread_index),
+		       apt->order_head != apt->order_tail))))
     {
       u32 to[VLIB_FRAME_SIZE];
-      u32 n = ipcomp_async_flush (vm, kind, from, nexts, n_vectors, to);
+      u32 n = ipcomp_async_flush (vm, kind, from, nexts, sas, n_vectors, to);
       if (n)
 	vlib_buffer_enqueue_to_next (vm, node, to, nexts, n);
     }

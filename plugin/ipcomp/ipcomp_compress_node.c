@@ -295,7 +295,7 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 			      vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_compress_node.index :
 								  ipcomp4_compress_node.index) :
 			      node;
-  u32 n_async = 0;
+  u32 n_async = 0, sas[VLIB_FRAME_SIZE];
 
   vlib_get_buffers (vm, from, bufs, n_left);
 
@@ -323,6 +323,9 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
       else
 	vnet_feature_next (&next32, b[0]);
       next[0] = next32;
+      /* queued behind its SA's ops: finished and counted by the pre pass */
+      if (is_post && ipcomp_async_is_pass (b[0]))
+	goto done;
 
       sw_if_index = vnet_buffer (b[0])->sw_if_index[VLIB_TX];
       if (PREDICT_FALSE (sw_if_index != last_sw_if_index))
@@ -454,6 +457,7 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 	  vm, node, b[0], sa, len,
 	  next[0] == IPCOMP_COMPRESS_NEXT_DROP ? 0 : vlib_buffer_length_in_chain (vm, b[0]), error);
     done:
+      sas[frame->n_vectors - n_left] = sa_index;
       b += 1;
       next += 1;
       n_left -= 1;
@@ -465,7 +469,7 @@ ipcomp_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame_t
 
   ipcomp_node_dispatch (vm, node,
 			is_ip6 ? IPCOMP_ASYNC_KIND_COMPRESS6 : IPCOMP_ASYNC_KIND_COMPRESS4, from,
-			nexts, frame->n_vectors, n_async);
+			nexts, is_post ? 0 : sas, frame->n_vectors, n_async);
   return frame->n_vectors;
 }
 
@@ -550,7 +554,7 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
     is_post ? vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_transport_compress_node.index :
 						  ipcomp4_transport_compress_node.index) :
 	      node;
-  u32 n_async = 0;
+  u32 n_async = 0, sas[VLIB_FRAME_SIZE];
 
   vlib_get_buffers (vm, from, bufs, n_left);
 
@@ -568,6 +572,8 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
       else
 	vnet_feature_next (&next32, b[0]);
       next[0] = next32;
+      if (is_post && ipcomp_async_is_pass (b[0]))
+	goto done;
 
       rw = vnet_buffer (b[0])->ip.save_rewrite_length;
       ip = vlib_buffer_get_current (b[0]) + rw;
@@ -667,6 +673,7 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 	ipcomp_compress_trace (vm, node, b[0], sa, len, vlib_buffer_length_in_chain (vm, b[0]),
 			       error);
     done:
+      sas[frame->n_vectors - n_left] = sa_index;
       b += 1;
       next += 1;
       n_left -= 1;
@@ -678,7 +685,7 @@ ipcomp_transport_compress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vl
 
   ipcomp_node_dispatch (vm, node,
 			is_ip6 ? IPCOMP_ASYNC_KIND_TCOMPRESS6 : IPCOMP_ASYNC_KIND_TCOMPRESS4, from,
-			nexts, frame->n_vectors, n_async);
+			nexts, is_post ? 0 : sas, frame->n_vectors, n_async);
   return frame->n_vectors;
 }
 

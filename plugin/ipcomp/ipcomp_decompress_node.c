@@ -123,7 +123,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 			      vlib_node_get_runtime (vm, is_ip6 ? ipcomp6_decompress_node.index :
 								  ipcomp4_decompress_node.index) :
 			      node;
-  u32 n_async = 0;
+  u32 n_async = 0, sas[VLIB_FRAME_SIZE];
 
   vlib_get_buffers (vm, from, bufs, n_left);
 
@@ -143,6 +143,12 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	{
 	  vlib_prefetch_buffer_header (b[2], LOAD);
 	  clib_prefetch_load (b[1]->data + b[1]->current_data);
+	}
+      /* queued behind its SA's ops: finished and counted by the pre pass */
+      if (is_post && ipcomp_async_is_pass (b[0]))
+	{
+	  next[0] = ipcomp_async_result (b[0])->next;
+	  goto done;
 	}
 
       ip = vlib_buffer_get_current (b[0]);
@@ -330,6 +336,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 	  tr->error = error;
 	}
     done:
+      sas[frame->n_vectors - n_left] = sa_index;
       b += 1;
       next += 1;
       n_left -= 1;
@@ -341,7 +348,7 @@ ipcomp_decompress_inline (vlib_main_t *vm, vlib_node_runtime_t *node, vlib_frame
 
   ipcomp_node_dispatch (vm, node,
 			is_ip6 ? IPCOMP_ASYNC_KIND_DECOMPRESS6 : IPCOMP_ASYNC_KIND_DECOMPRESS4,
-			from, nexts, frame->n_vectors, n_async);
+			from, nexts, is_post ? 0 : sas, frame->n_vectors, n_async);
   return frame->n_vectors;
 }
 

@@ -55,7 +55,8 @@ static const char ipcomp_event_schema[] =
   "reason engine-switch 1 queue-full\n"
   "reason engine-switch 2 device-error\n"
   "reason engine-switch 3 no-device\n"
-  "reason engine-switch 4 too-big\n";
+  "reason engine-switch 4 too-big\n"
+  "reason device-failure 256 timeout\n";
 
 static char *ipcomp_sa_counter_names[] = {
 #define _(sym, name, desc) "/net/ipcomp/sa/" name,

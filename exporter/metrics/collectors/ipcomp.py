@@ -7,20 +7,21 @@
   see :mod:`~vppcomp.exporter.metrics.derived`) and
   ``vpp_ipcomp_sa_compression_ratio`` (cumulative out/in bytes, as
   plugin/README.md defines it); the asynchronous engines' path per SA:
-  ``offload-hw`` and ``offload-dropped``, and the five
+  ``offload-hw`` and ``offload-dropped``, and the six
   ``offload-fallback-<reason>`` vectors as one family per unit with a
   ``reason`` label (``queue-full``, ``device-error``, ``no-device``,
-  ``too-big``, ``data-error``);
+  ``too-big``, ``data-error``, ``timeout``);
 * per engine (label ``engine``, ``op``): calls, input bytes and clocks
   (``/net/ipcomp/engine/{calls,clocks}/<op>``, indexed by engine), gauges
   ``/net/ipcomp/engine/<name>/*`` and clock histograms whose ``_sum`` is the
-  exact clock counter;
+  exact clock counter (``inflight``: the operations on an offload device
+  now, the one in-flight figure the plugin publishes);
 * payload-size histograms ``/net/ipcomp/hist/*`` (``_count`` but no ``_sum``:
   the plugin does not publish the sum), the SA and tunnel gauges, and the
   number of events written to the ``/net/ipcomp/events`` ring;
 * offload devices (label ``device`` from ``/net/ipcomp/offload/devices``,
-  ``queue_pair``): the ``/net/ipcomp/offload/*`` counters, the in-flight
-  gauge and the enqueue-to-dequeue latency histogram (buckets only, label
+  ``queue_pair``): the ``/net/ipcomp/offload/*`` counters and the
+  enqueue-to-dequeue latency histogram (buckets only, label
   ``queue_pair``: the plugin keeps it per queue pair, not per device). Their
   ``[thread]`` axis is the queue pair (each VPP thread owns the queue pair of
   its index), so it is always kept, as ``queue_pair``, and never summed nor
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 from prometheus_client.core import Metric
 
 from vppcomp.exporter.metrics import families
@@ -77,7 +77,7 @@ SA_OFFLOAD_COUNTERS: dict[str, tuple[str, str, str]] = {
 
 #: /net/ipcomp/sa/offload-fallback-<reason>, exported as one family with a ``reason`` label
 FALLBACK = f"{SA_PREFIX}offload-fallback-"
-FALLBACK_REASONS = ("queue-full", "device-error", "no-device", "too-big", "data-error")
+FALLBACK_REASONS = ("queue-full", "device-error", "no-device", "too-big", "data-error", "timeout")
 
 #: /net/ipcomp/engine/<name>/<gauge> -> (family, help)
 ENGINE_GAUGES: dict[str, tuple[str, str]] = {
@@ -119,8 +119,15 @@ OFFLOAD_COUNTERS: dict[str, tuple[str, str]] = {
         "vpp_ipcomp_offload_out_of_space_ops",
         "Operations back out of space: incompressible, bomb, or beyond mbuf-size",
     ),
+    "late": (
+        "vpp_ipcomp_offload_late_ops",
+        "Operations back after their time-out, discarded",
+    ),
+    "reordered": (
+        "vpp_ipcomp_offload_reordered_packets",
+        "Packets sent at once, possibly ahead of their SA's, because the order queue was full",
+    ),
 }
-OFFLOAD_INFLIGHT = "/net/ipcomp/offload/inflight"
 OFFLOAD_LATENCY = "/net/ipcomp/offload/latency-clocks"
 CALLS = "/net/ipcomp/engine/calls/<op>, indexed by engine"
 CLOCKS = "/net/ipcomp/engine/clocks/<op>, indexed by engine"
@@ -207,8 +214,9 @@ class IpcompCollector:
         yield from families.merge(fallback)
 
     def _offload_devices(self, scrape: Scrape) -> Iterable[Metric]:
-        """Counters and in-flight gauge per device and queue pair, and the
-        latency histogram per queue pair; nothing while no device is named."""
+        """Counters per device and queue pair and the latency histogram per
+        queue pair; nothing while no device is named.  What is on the device
+        now is the engine gauge (``ENGINE_GAUGES["inflight"]``)."""
         if DEVICES not in scrape.snapshot:
             return
         names = scrape.snapshot[DEVICES]
@@ -220,8 +228,6 @@ class IpcompCollector:
             yield from scrape.vector(
                 path, devices, [(family, f"{text} ({path}).")], split=QUEUE_PAIR
             )
-        if scrape.wants(OFFLOAD_INFLIGHT):
-            yield _inflight(scrape.snapshot[OFFLOAD_INFLIGHT], devices)
         yield from scrape.histogram(
             OFFLOAD_LATENCY,
             "vpp_ipcomp_offload_latency_clocks",
@@ -383,20 +389,4 @@ def _sa_vector(
             (f"{stem}_packets", f"Packets {packets} ({source})."),
             (f"{stem}_bytes", f"Bytes: {octets} ({source})."),
         ],
-    )
-
-
-def _inflight(array: np.ndarray, devices: Entities) -> Metric:
-    """The ``[queue pair][device]`` in-flight vector as a gauge (no guard:
-    it goes down when operations come back)."""
-    n = min(array.shape[1], len(devices.rows))
-    threads = array.shape[0]
-    rows, valid = devices.per_thread(threads, QUEUE_PAIR)
-    return families.gauge(
-        "vpp_ipcomp_offload_inflight_ops",
-        f"Operations on the device now ({OFFLOAD_INFLIGHT}).",
-        (*devices.labels, QUEUE_PAIR),
-        rows[: n * threads],
-        np.moveaxis(array[:, :n], 0, 1).reshape(-1),
-        np.flatnonzero(valid[: n * threads]),
     )
