@@ -7,6 +7,15 @@ per-item bulk failures. It keeps every request for the tests to assert on.
 Only the endpoints the shipper uses exist: ``GET /``, ``GET/PUT
 /_component_template/<name>``, ``/_index_template/<name>``,
 ``/_ilm/policy/<name>``, ``POST /_bulk`` and ``POST /<target>/_refresh``.
+
+With ``distribution="opensearch"`` it answers as OpenSearch 2.x instead, for
+the one part of OpenSearch the test node (tests/opensearch/) lacks: the
+Index State Management plugin, whose artifacts are not on Maven Central.
+``GET /`` names the distribution, there is no product header and no ILM, and
+``GET/PUT /_plugins/_ism/policies/<id>`` behave as OpenSearch's ISM API
+documents them: a create answers 201 with ``_seq_no``/``_primary_term``; an
+update must name the version it replaces (``?if_seq_no=&if_primary_term=``)
+or gets a 409; a missing policy is a 404 ``status_exception``.
 """
 
 from __future__ import annotations
@@ -44,6 +53,10 @@ class ElasticState:
     refuse_bulk: list[int] = field(default_factory=list)
     product_header: bool = True
     version: str = "8.15.0"
+    distribution: str = "elasticsearch"  # or "opensearch"
+    #: ISM policies (opensearch): id -> {"policy", "seq_no", "primary_term"}
+    ism: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ism_seq_no: int = 0
 
 
 def _get(doc: dict[str, Any], dotted: str) -> Any:
@@ -61,8 +74,10 @@ def _get(doc: dict[str, Any], dotted: str) -> Any:
 class ElasticServer:
     """``with ElasticServer() as es: es.url ...``"""
 
-    def __init__(self) -> None:
-        self.state = ElasticState()
+    def __init__(self, distribution: str = "elasticsearch") -> None:
+        self.state = ElasticState(distribution=distribution)
+        if distribution == "opensearch":
+            self.state.version = "2.19.6"
         self._lock = threading.Lock()
         state, lock = self.state, self._lock
 
@@ -73,10 +88,13 @@ class ElasticServer:
             def _answer(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header(
-                    "content-type", "application/vnd.elasticsearch+json;compatible-with=8"
-                )
-                if state.product_header:
+                if state.distribution == "opensearch":
+                    self.send_header("content-type", "application/json; charset=UTF-8")
+                else:
+                    self.send_header(
+                        "content-type", "application/vnd.elasticsearch+json;compatible-with=8"
+                    )
+                if state.product_header and state.distribution == "elasticsearch":
                     self.send_header("X-Elastic-Product", "Elasticsearch")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -95,7 +113,7 @@ class ElasticServer:
                         )
                     )
                     path, _, query = self.path.partition("?")
-                    status, answer = route(state, self.command, path, body)
+                    status, answer = route(state, self.command, path, body, query)
                 wanted = urllib.parse.parse_qs(query).get("filter_path")
                 if wanted and status < 400:  # error answers are never filtered
                     answer = filter_path(answer, wanted[0].split(","))
@@ -155,8 +173,22 @@ def _missing(kind: str, name: str) -> tuple[int, Any]:
     }
 
 
-def route(state: ElasticState, method: str, path: str, body: bytes) -> tuple[int, Any]:
+def route(
+    state: ElasticState, method: str, path: str, body: bytes, query: str = ""
+) -> tuple[int, Any]:
     parts = [p for p in path.split("/") if p]
+    opensearch = state.distribution == "opensearch"
+    if not parts and opensearch:
+        return 200, {
+            "name": "fake-opensearch",
+            "cluster_name": "vppcomp-tests",
+            "version": {
+                "distribution": "opensearch",
+                "number": state.version,
+                "lucene_version": "9.12.1",
+            },
+            "tagline": "The OpenSearch Project: https://opensearch.org/",
+        }
     if not parts:
         return 200, {
             "name": "fake-es",
@@ -182,7 +214,9 @@ def route(state: ElasticState, method: str, path: str, body: bytes) -> tuple[int
             return _missing(parts[0], name)
         inner = "component_template" if key == "component_templates" else "index_template"
         return 200, {key: [{"name": name, inner: store[name]}]}
-    if parts[:2] == ["_ilm", "policy"] and len(parts) == 3:
+    if opensearch and parts[:3] == ["_plugins", "_ism", "policies"] and len(parts) == 4:
+        return _ism(state, method, parts[3], body, urllib.parse.parse_qs(query))
+    if not opensearch and parts[:2] == ["_ilm", "policy"] and len(parts) == 3:
         name = parts[2]
         if method == "PUT":
             state.ilm[name] = json.loads(body)["policy"]
@@ -200,6 +234,45 @@ def route(state: ElasticState, method: str, path: str, body: bytes) -> tuple[int
             "reason": f"no handler for {method} {path}",
         },
         "status": 400,
+    }
+
+
+def _ism(
+    state: ElasticState, method: str, policy_id: str, body: bytes, query: dict[str, list[str]]
+) -> tuple[int, Any]:
+    """``GET/PUT /_plugins/_ism/policies/<id>`` as OpenSearch 2.x documents them."""
+    current = state.ism.get(policy_id)
+    if method == "GET":
+        if current is None:
+            reason = {"type": "status_exception", "reason": "Policy not found"}
+            return 404, {"error": {"root_cause": [reason], **reason}, "status": 404}
+        return 200, _ism_answer(policy_id, current)
+    wanted = (query.get("if_seq_no", [None])[0], query.get("if_primary_term", [None])[0])
+    if current is not None and wanted != (str(current["seq_no"]), str(current["primary_term"])):
+        reason = {
+            "type": "version_conflict_engine_exception",
+            "reason": f"[{policy_id}]: version conflict, required seqNo [{wanted[0]}]",
+        }
+        return 409, {"error": {"root_cause": [reason], **reason}, "status": 409}
+    policy = json.loads(body)["policy"]
+    state.ism_seq_no += 1
+    state.ism[policy_id] = {
+        "policy": {"policy_id": policy_id, **policy},
+        "seq_no": state.ism_seq_no,
+        "primary_term": 1,
+        "version": 1 if current is None else current["version"] + 1,
+    }
+    answer = _ism_answer(policy_id, state.ism[policy_id])
+    return (201 if current is None else 200), {**answer, "policy": {"policy": answer["policy"]}}
+
+
+def _ism_answer(policy_id: str, stored: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "_id": policy_id,
+        "_version": stored["version"],
+        "_seq_no": stored["seq_no"],
+        "_primary_term": stored["primary_term"],
+        "policy": stored["policy"],
     }
 
 

@@ -24,6 +24,7 @@ else a log line saying that no lifecycle is managed.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -131,8 +132,22 @@ def ilm_policy() -> dict[str, Any]:
     }
 
 
+#: ISM policies have no ``_meta``: ours say who manages them, and which
+#: version, in their description
+_ISM_MANAGED = re.compile(rf"\(managed by {MANAGED_BY}, version (\d+)\)")
+
+
+def ism_policy_version(policy: dict[str, Any]) -> int | None:
+    """The version of an ISM policy this shipper wrote; ``None`` for a
+    policy someone else wrote (left alone)."""
+    match = _ISM_MANAGED.search(str(policy.get("description") or ""))
+    return int(match[1]) if match else None
+
+
 def ism_policy() -> dict[str, Any]:
-    """The same lifecycle in OpenSearch's ISM, applied to the backing indices."""
+    """The same lifecycle in OpenSearch's ISM, applied to the backing indices
+    (``.ds-<stream>-<generation>``) by its ``ism_template`` as they are
+    created."""
     return {
         "policy": {
             "description": f"{DATASET} (managed by {MANAGED_BY}, version {TEMPLATE_VERSION})",
@@ -248,8 +263,18 @@ def _install_lifecycle(cluster: Cluster, report: InstallReport) -> str:
     except LookupError:
         log.info("no lifecycle managed: this OpenSearch cluster has no ISM plugin")
         return "none"
+    version = ism_policy_version(current["policy"]) if current else None
     if current is None:
         cluster.put(path, ism_policy())
+        report.written.append(f"ism:{POLICY}")
+    elif version is None:
+        report.foreign.append(f"ism:{POLICY}")
+    elif version < TEMPLATE_VERSION:
+        # ISM refuses an update that does not name the version it replaces
+        cluster.put(
+            f"{path}?if_seq_no={current['_seq_no']}&if_primary_term={current['_primary_term']}",
+            ism_policy(),
+        )
         report.written.append(f"ism:{POLICY}")
     else:
         report.kept.append(f"ism:{POLICY}")
