@@ -90,6 +90,11 @@ ipcomp_isal_ctx_new (int level, int window_bits, int for_compress)
 	  free (ctx);
 	  return 0;
 	}
+      /* ISA-L's stateless levels 1..3 read hash entries of the level buffer
+       * they have not written (a candidate match is checked against the
+       * input, so any value is safe): zeroed, the output depends only on
+       * the packets compressed before, not on what the heap held */
+      memset (ctx->level_buf, 0, ctx->level_buf_size);
     }
   if (for_compress && level == 0 && !(ctx->hist = malloc (sizeof (*ctx->hist))))
     {
