@@ -14,11 +14,12 @@ import logging
 import os
 import signal
 import sys
-import time
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from vppcomp.demo.processes import Interrupted
 from vppcomp.demo.stack import DEFAULT_ES_URL, RECORDING_DIR, DemoConfig, Stack, Urls
 
 READY = "ready: Ctrl-C stops everything"
@@ -66,10 +67,6 @@ def say(message: str) -> None:
     print(f"[demo] {message}", flush=True)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def print_urls(urls: Urls) -> None:
     for end, url in urls.metrics.items():
         say(f"metrics ({end}):  {url}")
@@ -78,15 +75,28 @@ def print_urls(urls: Urls) -> None:
     say(f"alerts:          {urls.alerts}")
 
 
+def stop_on_signals(stopping: threading.Event) -> None:
+    """SIGINT and SIGTERM set ``stopping``; they raise nothing, so no step
+    of the start is cut in half (see :class:`~vppcomp.demo.stack.Stack`)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
 def _run(args: argparse.Namespace) -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness polls
     if args.record:
         from vppcomp.demo.record import record_demo
 
+        stopping = threading.Event()
+        stop_on_signals(stopping)
         try:
-            record_demo(args.record, args.seconds, say)
-        except KeyboardInterrupt:
+            record_demo(args.record, args.seconds, say, stopping)
+        except Interrupted:
+            print(f"vppcomp demo: interrupted; {args.record} is incomplete", file=sys.stderr)
             return 130
         except RuntimeError as error:
             print(f"vppcomp demo: {error}", file=sys.stderr)
@@ -101,14 +111,15 @@ def _run(args: argparse.Namespace) -> int:
         es_url=args.es_url,
     )
     stack = Stack(config, say)
+    stop_on_signals(stack.stopping)
     status = 0
     try:
         print_urls(stack.start())
         say(f"{stack.mode}: {READY}")
-        while True:
-            time.sleep(1.0)
+        while not stack.stopping.wait(1.0):
             stack.check()
-    except KeyboardInterrupt:
+        say("stopping")
+    except Interrupted:
         say("stopping")
     except (RuntimeError, OSError) as error:
         print(f"vppcomp demo: {error}", file=sys.stderr)

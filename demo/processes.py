@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,10 @@ import httpx
 
 class ChildFailed(RuntimeError):
     """A child exited or did not become ready; the message carries its log tail."""
+
+
+class Interrupted(Exception):
+    """A stop was asked for (SIGINT, SIGTERM) while the demo waited for a step."""
 
 
 class Child:
@@ -58,11 +63,13 @@ class Child:
                 f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
             )
 
-    def wait_http(self, url: str, timeout: float) -> None:
+    def wait_http(self, url: str, timeout: float, stopping: threading.Event) -> None:
         """Wait until ``url`` answers 200; raise ChildFailed if the process
-        exits or ``timeout`` s pass first."""
+        exits or ``timeout`` s pass first, Interrupted once ``stopping`` is set."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if stopping.is_set():
+                raise Interrupted
             self.check()
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(url, timeout=2).status_code == 200:

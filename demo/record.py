@@ -41,9 +41,12 @@ def record_stats(spec: HostSpec, out: Path, seconds: float) -> None:
         )
 
 
-def record_demo(out: Path, seconds: float, say: Callable[[str], None]) -> None:
-    """Record the live demo into ``out``; raises DemoError without a VPP."""
-    stack = Stack(DemoConfig(mode="live"), say)
+def record_demo(
+    out: Path, seconds: float, say: Callable[[str], None], stopping: threading.Event
+) -> None:
+    """Record the live demo into ``out``; raises DemoError without a VPP, and
+    Interrupted (leaving ``out`` incomplete) once ``stopping`` is set."""
+    stack = Stack(DemoConfig(mode="live"), say, stopping)
     try:
         prefix = stack.choose_mode()
         if prefix is None:
@@ -60,13 +63,17 @@ def record_demo(out: Path, seconds: float, say: Callable[[str], None]) -> None:
             recorder.save(recording_files(out, spec.name)[1])
             say(f"{spec.name}: {len(recorder.calls)} API answers recorded")
         say(f"recording both stats segments for {seconds:.0f} s")
+        # daemons: an interrupted recording is not waited for
         threads = [
-            threading.Thread(target=record_stats, args=(spec, out, seconds)) for spec in hosts
+            threading.Thread(target=record_stats, args=(spec, out, seconds), daemon=True)
+            for spec in hosts
         ]
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            while thread.is_alive():
+                stack.step()
+                thread.join(0.5)
         for spec in hosts:
             for path in recording_files(out, spec.name):
                 say(f"{path}: {path.stat().st_size} bytes")

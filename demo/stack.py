@@ -26,9 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +39,7 @@ import httpx
 from vppcomp.demo import services
 from vppcomp.demo.ends import ENDS, PLUGINS, SA_STAT, configure, start_traffic
 from vppcomp.demo.plugin_build import ROOT, build_ipcomp_plugin
-from vppcomp.demo.processes import Child, ChildFailed
+from vppcomp.demo.processes import Child, ChildFailed, Interrupted
 from vppcomp.demo.vpp_process import VppInstance, vpp_prefix
 from vppcomp.statseg.client import StatsClient
 from vppcomp.statseg.layout import StatsUnavailable
@@ -78,12 +78,17 @@ class Urls:
     alerts: str = ""
 
 
-def wait_for_ipcomp_traffic(stats_socket: Path, timeout: float = 30.0) -> None:
+def wait_for_ipcomp_traffic(
+    stats_socket: Path, stopping: threading.Event, timeout: float = 30.0
+) -> None:
     """Wait until the SA of the end behind ``stats_socket`` has compressed
-    packets; raises DemoError after ``timeout`` s."""
+    packets; raises DemoError after ``timeout`` s, Interrupted once
+    ``stopping`` is set."""
     deadline = time.monotonic() + timeout
     with StatsClient(str(stats_socket)) as client:
         while time.monotonic() < deadline:
+            if stopping.is_set():
+                raise Interrupted
             with contextlib.suppress(StatsUnavailable):
                 snapshot = client.snapshot()
                 if SA_STAT in snapshot and int(snapshot.total(SA_STAT)[..., 0].sum()) > 0:
@@ -119,10 +124,21 @@ def write_inventory(path: Path, hosts: list[HostSpec]) -> None:
 
 class Stack:
     """One run of the demo. :meth:`start` raises DemoError or ChildFailed
-    (after which :meth:`stop` still stops what was started); :meth:`stop`
-    is idempotent."""
+    (after which :meth:`stop` still stops what was started), or Interrupted
+    when :attr:`stopping` was set meanwhile; :meth:`stop` is idempotent.
 
-    def __init__(self, config: DemoConfig, say: Callable[[str], None]) -> None:
+    Signals never interrupt the start: their handlers only set
+    :attr:`stopping`, which the start checks between its steps and in its
+    waits, so a child is either started and registered or not started (an
+    exception raised by a handler inside ``Popen`` could leave a child
+    nobody knows of)."""
+
+    def __init__(
+        self,
+        config: DemoConfig,
+        say: Callable[[str], None],
+        stopping: threading.Event | None = None,
+    ) -> None:
         self.config = config
         self.say = say
         self.workdir = Path(tempfile.mkdtemp(prefix="vppcomp-demo-"))
@@ -130,6 +146,8 @@ class Stack:
         self.vpps: list[VppInstance] = []
         self.mode = ""
         self.urls = Urls()
+        #: set from the signal handlers: the start stops at its next step
+        self.stopping = stopping or threading.Event()
 
     # --- the ends ---------------------------------------------------------
 
@@ -157,6 +175,7 @@ class Stack:
         memif = self.workdir / "memif.sock"
         hosts = []
         for end in ENDS:
+            self.step()
             self.say(f"starting VPP {end}")
             vpp = VppInstance(
                 self.workdir / end,
@@ -182,7 +201,7 @@ class Stack:
         for end, vpp in zip(ENDS, self.vpps, strict=True):
             start_traffic(vpp, end)
         for vpp in self.vpps:
-            wait_for_ipcomp_traffic(vpp.stats_socket)
+            wait_for_ipcomp_traffic(vpp.stats_socket, self.stopping)
         return hosts
 
     def start_replayed_ends(self) -> list[HostSpec]:
@@ -202,6 +221,7 @@ class Stack:
             )
             deadline = time.monotonic() + 30
             while not socket.exists():
+                self.step()
                 child.check()
                 if time.monotonic() > deadline:
                     raise ChildFailed(f"replay-{end}: no socket after 30 s:\n{child.log_tail()}")
@@ -211,17 +231,18 @@ class Stack:
 
     # --- the services -----------------------------------------------------
 
+    def step(self) -> None:
+        """Raise Interrupted once a stop was asked for (:attr:`stopping`):
+        called before every step of the start and in its waits."""
+        if self.stopping.is_set():
+            raise Interrupted
+
     def start_child(self, name: str, argv: list[str]) -> Child:
-        """Start ``argv`` and register it for :meth:`stop`. SIGINT and SIGTERM
-        wait until the child is registered: an interrupt between the fork
-        and the registration would otherwise leave the child running."""
-        stop_signals = {signal.SIGINT, signal.SIGTERM}
-        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-        try:
-            child = Child(name, argv, self.workdir / "logs" / f"{name}.log")
-            self.children.append(child)
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+        """Start ``argv`` and register it for :meth:`stop` (unless a stop was
+        asked for: then Interrupted, and nothing is started)."""
+        self.step()
+        child = Child(name, argv, self.workdir / "logs" / f"{name}.log")
+        self.children.append(child)
         return child
 
     def start_services(self, hosts: list[HostSpec], live: bool) -> None:
@@ -242,7 +263,7 @@ class Stack:
                     inventory=inventory if offset == 0 else None,
                 ),
             )
-            child.wait_http(f"http://{listen}/healthz", timeout=60)
+            child.wait_http(f"http://{listen}/healthz", timeout=60, stopping=self.stopping)
             targets[spec.name] = listen
             self.urls.metrics[spec.name] = f"http://{listen}/metrics"
         self.urls.topology = f"http://{targets[hosts[0].name]}/topology/"
@@ -256,7 +277,7 @@ class Stack:
             "prometheus",
             services.prometheus_argv(config, self.workdir / "prometheus-data", listen),
         )
-        prometheus.wait_http(f"http://{listen}/-/ready", timeout=60)
+        prometheus.wait_http(f"http://{listen}/-/ready", timeout=60, stopping=self.stopping)
         self.urls.prometheus = f"http://{listen}/"
         self.urls.alerts = alerts_page(f"http://{listen}")
 

@@ -205,10 +205,24 @@ def check_nothing_left(
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"
 
 
+def stop_signals_blocked(pid: int) -> set[signal.Signals]:
+    """SIGINT and SIGTERM as far as ``pid`` blocks them (/proc/<pid>/status
+    SigBlk); a process started with them blocked never sees a stop."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", status, re.M)[1], 16)  # type: ignore[index]
+    return {s for s in (signal.SIGINT, signal.SIGTERM) if mask & (1 << (s - 1))}
+
+
 def test_demo_replay_mode() -> None:
     with running_demo("--replay") as run:
         started = run.descendants()
         check_running_demo(run, "replay")
+        # the demo's children take SIGTERM as a request to stop (they were
+        # started with SIGINT and SIGTERM blocked, so every stop waited out
+        # the grace period and ended in SIGKILL: no graceful exit, ~10 s each)
+        python = [p for p in started if b"vppcomp.cli" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(python) == 5, started  # 2 replayers, 2 exporters, the shipper
+        assert {p: stop_signals_blocked(p) for p in python} == {p: set() for p in python}
         check_nothing_left(run, started)
 
 
