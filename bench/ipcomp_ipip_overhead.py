@@ -25,8 +25,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ipcomp_bench import _pg_run  # noqa: E402
 from ipcomp_traffic import BCAST, CPI, ether, inner_packet  # noqa: E402
-from plugin_vpp import build_ipcomp_plugin, cli_script  # noqa: E402
-from vpplive import VppInstance, vpp_prefix  # noqa: E402
+from plugin_vpp import SENDER_OVER_IPIP, build_ipcomp_plugin, cli_script  # noqa: E402
+
+from vppcomp.demo.vpp_process import VppInstance, vpp_prefix  # noqa: E402
 
 REPEAT = 5
 PATH_SKIP = {"pg-input", "unix-epoll-input", "ipcomp-stats-process"}
@@ -68,17 +69,7 @@ def main() -> int:
             cli_script(
                 a,
                 f"""
-                create packet-generator interface pg0
-                create packet-generator interface pg1
-                set interface ip address pg0 10.0.0.1/24
-                set interface ip address pg1 192.168.1.1/24
-                set interface state pg0 up
-                set interface state pg1 up
-                ip neighbor pg1 192.168.1.2 02:00:00:00:00:02
-                create ipip tunnel src 192.168.1.1 dst 192.168.1.2 instance 0
-                set interface state ipip0 up
-                set interface unnumbered ipip0 use pg0
-                ip route add 172.16.0.0/16 via ipip0
+                {SENDER_OVER_IPIP}
                 ipcomp sa add local 192.168.1.1 peer 192.168.1.2 cpi {CPI} id 0
                 """,
             )

@@ -50,6 +50,26 @@ DECOMPRESS_ERRORS = [
 ]
 
 
+#: CLI lines of the sending VPP of the benches: pg0 the inner side
+#: (10.0.0.1/24), pg1 the outer (192.168.1.1/24, peer 192.168.1.2 as a
+#: neighbour), ipip0 to the peer, up and unnumbered on pg0, and
+#: 172.16.0.0/16 routed into it; no IPComp yet (each bench adds its SA and
+#: the protection)
+SENDER_OVER_IPIP = """
+        create packet-generator interface pg0
+        create packet-generator interface pg1
+        set interface ip address pg0 10.0.0.1/24
+        set interface ip address pg1 192.168.1.1/24
+        set interface state pg0 up
+        set interface state pg1 up
+        ip neighbor pg1 192.168.1.2 02:00:00:00:00:02
+        create ipip tunnel src 192.168.1.1 dst 192.168.1.2 instance 0
+        set interface state ipip0 up
+        set interface unnumbered ipip0 use pg0
+        ip route add 172.16.0.0/16 via ipip0
+        """
+
+
 def protected_tunnel(
     local: str, peer: str, cpi: int, sa_options: str = "", instance: int = 0, sa_id: int = 0
 ) -> str:
