@@ -595,9 +595,10 @@ def test_sa_churn_under_traffic_frees_xforms(
     """Regression: a private xform was never freed while any thread had ops
     in flight, so SA churn under traffic reached the 256-xform cap and new
     profiles silently ran in software (no-device).  Now a context whose ops
-    are on the device is released when the last one returns: after 300
-    delete/re-create cycles under a stream only the live xforms remain and
-    the last SA still runs on the device."""
+    are on the device is released when the last one returns, at the latest
+    when the next context is made: during 300 delete/re-create cycles under
+    a stream no freed context lingers, afterwards only the live xforms
+    remain and the last SA runs on the device from its first packet."""
     import random
     import time
 
@@ -631,6 +632,13 @@ def test_sa_churn_under_traffic_frees_xforms(
         scripts.append(script)
     for i in range(300):
         a.cli(f"exec {scripts[i % 2]}")
+    # with the stream still on: a new context reclaims the xforms of freed
+    # ones whose ops came back, so at most the last cycle's still waits
+    # (left to the once-a-second stats process, the cap filled up within
+    # 255 cycles and the next SA ran in software until it caught up)
+    during = a.cli("show ipcomp offload")
+    waiting = int(during.split("waiting for their ops ")[1].split()[0])
+    assert waiting <= 1, during
     a.cli("packet-generator disable-stream churn")
     wait_drained(a)
     time.sleep(1.5)  # the stats process releases contexts once a second

@@ -191,6 +191,26 @@ cdev_device_ok (u32 thread_index, cdev_per_thread_t *cpt, u32 sa_index)
 static void cdev_ctx_release (cdev_ctx_t *c);
 static int cdev_ctx_xform_create (cdev_ctx_t *c);
 
+/* Main thread. Release the freed contexts whose last op came back: their
+ * SA is gone, so no worker can give them a new op (n_inflight only falls). */
+static void
+cdev_release_dead_ctxs (void)
+{
+  cdev_main_t *cm = &cdev_main;
+
+  for (u32 i = 0; i < vec_len (cm->dead_ctxs);)
+    {
+      cdev_ctx_t *c = cm->dead_ctxs[i];
+      if (c->n_inflight)
+	{
+	  i++;
+	  continue;
+	}
+      cdev_ctx_release (c);
+      vec_del1 (cm->dead_ctxs, i);
+    }
+}
+
 /* Once a second from the ipcomp stats process (main thread): the
  * /net/ipcomp/engine/compressdev/inflight gauge over all queue pairs (the
  * workers never write the stats directory), and contexts freed while their
@@ -208,17 +228,7 @@ cdev_periodic (void)
     n += cpt->n_inflight;
   vlib_stats_set_gauge (e->gauge_inflight, n);
 
-  for (u32 i = 0; i < vec_len (cm->dead_ctxs);)
-    {
-      cdev_ctx_t *c = cm->dead_ctxs[i];
-      if (c->n_inflight)
-	{
-	  i++;
-	  continue;
-	}
-      cdev_ctx_release (c);
-      vec_del1 (cm->dead_ctxs, i);
-    }
+  cdev_release_dead_ctxs ();
 
   /* contexts made while the xform cap was full (SA churn with ops still on
    * the device) get their xform as soon as released ones made room */
@@ -485,6 +495,9 @@ cdev_ctx_new (u32 thread_index, ipcomp_op_type_t op, u8 level, u8 window_bits)
   u32 swi;
 
   cdev_start_once ();
+  /* SA churn frees contexts faster than the stats process releases them:
+   * reclaim the xforms of those whose ops came back before taking one */
+  cdev_release_dead_ctxs ();
   swi = cdev_best_sw_engine ();
   if (swi == ~0)
     return 0;
