@@ -588,7 +588,8 @@ cdev_ctx_release (cdev_ctx_t *c)
 
 /* Callers hold the barrier.  A context whose ops are still on the device
  * (their buffers come back through it) lives on until the last returns:
- * cdev_periodic releases it, so SA churn under traffic never leaks xforms. */
+ * the next cdev_ctx_new or cdev_periodic releases it, so SA churn under
+ * traffic never leaks xforms. */
 static void
 cdev_ctx_free (void *ctx)
 {
