@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from ipcomp_traffic import BCAST, OUTER, ether, inner_packet, outer_frames
-from plugin_vpp import pg_replay, start_ipcomp_vpp
+from plugin_vpp import error_counter, interface_packets, pg_replay, start_ipcomp_vpp, stats_client
+from waiting import DEADLINE, wait_for
 
 from vppcomp.demo.plugin_build import ROOT, PluginBuild, build_ipcomp_plugin
 
@@ -41,23 +42,38 @@ def start_cdev_vpp(
     return start_ipcomp_vpp(vpp_factory, plugin, startup_extra=cdev_conf(device, extra))
 
 
-def wait_drained(vpp: Any, timeout: float = 5.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if " inflight 0" in vpp.cli("show ipcomp offload") or "no device" in vpp.cli(
-            "show ipcomp offload"
-        ):
-            return
-        time.sleep(0.1)
+def wait_drained(vpp: Any, timeout: float = DEADLINE) -> str:
+    """Wait until no op is on the device (or there is no device, or no
+    compressdev section at all); returns the ``show ipcomp offload`` that
+    said so. Fails the test after ``timeout`` s."""
+    return wait_for(
+        lambda: vpp.cli("show ipcomp offload"),
+        lambda show: any(s in show for s in (" inflight 0", "no device", "not configured")),
+        "no compressdev op in flight",
+        timeout,
+    )
 
 
 def send_compressible(vpp: Any, n: int, name: str, outer: int = 4) -> list[bytes]:
+    """``n`` compressible packets into pg0, once each of them has left pg1 or
+    been dropped by the offload policy (counted): the outer frames captured
+    on pg1."""
     import random
 
     rng = random.Random(n)
     inners = [inner_packet(4, 600, "text", i, rng) for i in range(n)]
     frames = [ether(BCAST, 0x0800, p) for p in inners]
-    got = pg_replay(vpp, name, frames, "pg0", capture={"pg1": n + 8})["pg1"]
+    stats = stats_client(vpp)
+    try:
+
+        def finished() -> int:
+            drops = error_counter(stats, f"ipcomp{outer}-compress", "offload-drop")
+            return interface_packets(vpp, "pg1") + drops
+
+        before = finished()
+        got = pg_replay(
+            vpp, name, frames, "pg0", capture={"pg1": n + 8}, until=lambda: finished() >= before + n
+        )["pg1"]
+    finally:
+        stats.disconnect()
     return outer_frames(got, outer, OUTER[outer][0])

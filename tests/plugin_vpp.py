@@ -9,6 +9,7 @@ per run.
 
 from __future__ import annotations
 
+import re
 import struct
 import time
 from collections.abc import Callable, Iterable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_for
 
 from vppcomp.demo.plugin_build import PluginBuild, build_ipcomp_plugin
 
@@ -128,10 +130,19 @@ def pg_replay(
     interface: str,
     capture: dict[str, int] | None = None,
     timeout: float = 60.0,
+    until: Callable[[], bool] | None = None,
 ) -> dict[str, list[bytes]]:
     """Send ``frames`` (Ethernet) into ``interface`` with the packet generator
-    and capture what leaves the pg interfaces in ``capture`` (name -> number of
-    frames expected).  Returns the captured frames per interface."""
+    and capture what leaves the pg interfaces in ``capture`` (name -> most
+    frames kept).  Returns the captured frames per interface.
+
+    Once the stream has ended, the frames VPP handled in the same graph
+    dispatch (one thread, synchronous engines) have left; frames still held
+    elsewhere (a worker's queue, a device's ops, a time-out) have not.  A
+    caller that sends through such a path passes ``until``, the condition
+    that shows VPP is done with them (e.g. :func:`interface_packets` of the
+    capture reached the count sent): it is waited for, ``timeout`` s at most
+    (then the test fails), before the captures close."""
     from scapy.utils import rdpcap, wrpcap
 
     work = Path(vpp.workdir)
@@ -149,13 +160,16 @@ def pg_replay(
         f"interface {interface} pcap {src} }}",
     )
     cli_ok(vpp, f"packet-generator enable-stream {name}")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = vpp.cli("show packet-generator")
-        if name not in out or _stream_done(out, name):
-            break
-        time.sleep(0.2)
-    time.sleep(0.3)
+    wait_for(
+        lambda: vpp.cli("show packet-generator"),
+        lambda out: name not in out or _stream_done(out, name),
+        f"packet-generator stream {name} to send its {len(frames)} frames",
+        timeout,
+        interval=0.2,
+    )
+    if until is not None:
+        wait_for(until, bool, f"VPP to be done with stream {name}'s frames", timeout)
+    time.sleep(0.3)  # a moment for a stray extra frame (a duplicate) to be captured too
     result: dict[str, list[bytes]] = {}
     for ifname, out in outs.items():
         vpp.cli(f"packet-generator capture {ifname} disable")
@@ -186,6 +200,31 @@ def stats_client(vpp: Any) -> Any:
     client = VPPStats(str(vpp.stats_socket))
     client.connect()
     return client
+
+
+def interface_packets(vpp: Any, ifname: str, direction: str = "tx") -> int:
+    """Packets ``ifname`` sent (``tx``) or received (``rx``) so far, as
+    ``show interface`` counts them: as they pass, not at a stats refresh."""
+    found = re.search(rf"\b{direction} packets\s+(\d+)", vpp.cli(f"show interface {ifname}"))
+    return int(found.group(1)) if found else 0  # VPP leaves out counters still 0
+
+
+def wait_collector_passes(vpp: Any, passes: int = 2) -> None:
+    """Wait until VPP's stats collector has refreshed the segment ``passes``
+    times after this call (``/sys/heartbeat`` moved by that much): what it
+    publishes only at a refresh (``/sys/node/*``, the ``/sys`` scalars) then
+    covers everything VPP did before the call.  Two by default, as the pass
+    under way at the call may have begun before it."""
+    stats = stats_client(vpp)
+    try:
+        start = int(stats["/sys/heartbeat"])
+        wait_for(
+            lambda: int(stats["/sys/heartbeat"]),
+            lambda beat: beat >= start + passes,
+            f"{passes} refreshes of VPP's stats collector after heartbeat {start}",
+        )
+    finally:
+        stats.disconnect()
 
 
 def sa_counter(stats: Any, name: str, sa_index: int) -> tuple[int, int]:

@@ -26,6 +26,7 @@ import pytest
 import yaml
 from browser import check_page_in_chromium
 from servers import free_port, wait_for_series
+from waiting import wait_for
 
 from vppcomp.demo import services
 
@@ -187,10 +188,13 @@ def check_nothing_left(
     assert run.reader is not None
     run.reader.join(timeout=10)
     assert started, "the demo started no process?"
-    deadline = time.monotonic() + 10  # a killed process needs a moment on a loaded machine
-    while (alive := {pid for pid in started if running(pid)}) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not alive, f"left running: {alive}"
+    # a killed process needs a moment on a loaded machine
+    wait_for(
+        lambda: {pid for pid in started if running(pid)},
+        lambda alive: not alive,
+        "every process the demo started to end",
+        interval=0.2,
+    )
     assert run.workdir is not None and not run.workdir.exists(), run.workdir
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:

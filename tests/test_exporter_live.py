@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,10 @@ from plugin_vpp import (
     pg_replay,
     start_ipcomp_vpp,
     stats_client,
+    wait_collector_passes,
 )
 from prometheus_client.utils import floatToGoString
+from waiting import wait_for
 
 from vppcomp.demo.plugin_build import PluginBuild
 from vppcomp.exporter.metrics.collectors import build_collectors
@@ -83,7 +84,7 @@ def scrape(socket: Path, **options: object) -> Series:
 
 def quiesce(vpp: Any) -> None:
     """Let VPP's periodic stats collector run once after the traffic."""
-    time.sleep(1.5)
+    wait_collector_passes(vpp)
 
 
 def test_interfaces_and_errors_equal_vpp_papi_and_cli(vpp: Any) -> None:
@@ -244,16 +245,18 @@ def test_interface_counters_equal_vpp_prometheus_export(vpp: Any, vpp_prefix: Pa
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        text = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "_if_rx_packets" not in text:
-            result = subprocess.run(
-                [*inside, "curl", "-sf", "http://127.0.0.1:9482/metrics"],
-                capture_output=True,
-                text=True,
-            )
-            text = result.stdout
-            time.sleep(0.2)
+        text = wait_for(
+            lambda: (
+                subprocess.run(
+                    [*inside, "curl", "-sf", "http://127.0.0.1:9482/metrics"],
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            ),
+            lambda text: "_if_rx_packets" in text,
+            "vpp_prometheus_export to serve the interface counters",
+            interval=0.2,
+        )
         ours = scrape(vpp.stats_socket)
     finally:
         if process is not None:

@@ -30,6 +30,7 @@ from plugin_cdev import cdev_conf, cdev_plugin, have_pmd, wait_drained  # noqa: 
 from plugin_vpp import (
     cli_ok,
     error_counter,
+    interface_packets,
     ipcomp_plugin,  # noqa: F401 - fixture
     pg_replay,
     start_ipcomp_vpp,
@@ -113,7 +114,15 @@ def test_one_tunnel_decompressed_on_two_threads(
     try:
         assert per_thread(stats, f"/err/{node}/decompressed") == [0, 64]
         cli_ok(b, "ipcomp decompress-workers 0 main batch 8")
-        got = pg_replay(b, "spread", frames, "pg0", capture={"pg1": n})["pg1"]
+        # the main thread's half is handed over: done once pg1 sent them all
+        got = pg_replay(
+            b,
+            "spread",
+            frames,
+            "pg0",
+            capture={"pg1": n},
+            until=lambda: interface_packets(b, "pg1") >= n,
+        )["pg1"]
         restored = inner_frames(got, 4)
         assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 1) for p in inners)
         # runs of 8: seq // 8 even -> worker 0 (thread 1), odd -> main
@@ -155,14 +164,28 @@ def test_congestion_drops_are_counted(
     inners = [inner_packet(4, 1400, "text", seq, rng) for seq in range(500)]
     frames = compressed_frames(4, inners) * 40
     tunnel = tunnel_sw_if_index(b)
-    pg_replay(b, "flood", frames, "pg0", timeout=120)
     stats = stats_client(b)
     try:
+
+        def decapsulated() -> int:
+            # ipip counts what it decapsulated on the tunnel (pg1 also sends ND/ARP)
+            return int(stats["/if/rx"][:, tunnel].sum_packets())
+
+        # the main thread still works through its queue when the stream ends
+        pg_replay(
+            b,
+            "flood",
+            frames,
+            "pg0",
+            timeout=120,
+            until=lambda: (
+                decapsulated() >= error_counter(stats, "ipcomp4-decompress-handoff", "handed-off")
+            ),
+        )
         handed = error_counter(stats, "ipcomp4-decompress-handoff", "handed-off")
         dropped = error_counter(stats, "ipcomp4-decompress-handoff", "congestion-drop")
         decompressed = per_thread(stats, "/err/ipcomp4-decompress/decompressed")
-        # ipip counts what it decapsulated on the tunnel (pg1 also sends ND/ARP)
-        sent_on = int(stats["/if/rx"][:, tunnel].sum_packets())
+        sent_on = decapsulated()
     finally:
         stats.disconnect()
     print(
@@ -195,7 +218,14 @@ def test_handed_packets_on_an_asynchronous_engine(
     rng = random.Random(9)
     n = 256
     inners = [inner_packet(4, 1400, "text", seq, rng) for seq in range(n)]
-    got = pg_replay(b, "spread", compressed_frames(4, inners), "pg0", capture={"pg1": n})["pg1"]
+    got = pg_replay(
+        b,
+        "spread",
+        compressed_frames(4, inners),
+        "pg0",
+        capture={"pg1": n},
+        until=lambda: interface_packets(b, "pg1") >= n,
+    )["pg1"]
     restored = inner_frames(got, 4)
     assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 1) for p in inners)
     wait_drained(b)

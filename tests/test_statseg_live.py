@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from statseg_helpers import assert_matches_papi
 from vpp_papi.vpp_stats import VPPStats
+from waiting import wait_for
 
 from vppcomp.demo.vpp_process import VppInstance
 from vppcomp.statseg.client import StatsClient
@@ -63,18 +64,22 @@ def test_reader_agrees_with_vpp_papi_on_a_real_segment(vpp: VppInstance, tmp_pat
 def test_counters_follow_the_traffic(vpp: VppInstance) -> None:
     client = StatsClient(str(vpp.stats_socket))
     start_traffic(vpp, 1000)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def ip4_input_vectors() -> int:
+        """ip4-input's vectors as the collector last published them (0 before)."""
         snap = client.snapshot()
         nodes = snap["/sys/node/names"]
-        if "ip4-input" in nodes:
-            vectors = snap["/sys/node/vectors"].sum(axis=0)
-            if int(vectors[nodes.index("ip4-input")]) >= 1000:
-                break
-        time.sleep(0.2)
-    else:
-        pytest.fail("ip4-input never counted the 1000 generated packets")
-    assert int(vectors[nodes.index("ip4-input")]) == 1000
+        if "ip4-input" not in nodes:
+            return 0
+        return int(snap["/sys/node/vectors"].sum(axis=0)[nodes.index("ip4-input")])
+
+    counted = wait_for(
+        ip4_input_vectors,
+        lambda vectors: vectors >= 1000,
+        "ip4-input to count the 1000 generated packets",
+        interval=0.2,
+    )
+    assert counted == 1000
 
 
 def test_record_then_replay_reads_the_same_through_vpp_papi(

@@ -34,6 +34,7 @@ from topology_vpp import (
     setup_compressing_vpp,
     setup_tunnel_host,
 )
+from waiting import wait_for
 
 from vppcomp.demo.plugin_build import PluginBuild, build_ipcomp_plugin
 from vppcomp.statseg.client import StatsClient
@@ -113,11 +114,13 @@ def test_graph_of_live_traffic_through_ipcomp(
     client = TestClient(app)
     first = html.unescape(client.get("/topology/graph.svg").text)
     assert "collecting rates" in first  # answered at once, rates to come
-    deadline = time.monotonic() + 30
-    svg = first
-    while "collecting rates" in svg and time.monotonic() < deadline:
-        time.sleep(1)  # the cached render lives settings.refresh seconds
-        svg = html.unescape(client.get("/topology/graph.svg").text)
+    # the cached render lives settings.refresh seconds, the next one has rates
+    svg = wait_for(
+        lambda: html.unescape(client.get("/topology/graph.svg").text),
+        lambda svg: "collecting rates" not in svg,
+        "a render of the graph with rates",
+        interval=1.0,
+    )
     assert all(name in svg for name in TRAFFIC_PATH), svg[-3000:]
     assert "Problems" not in svg
     (source,) = service.sources.values()  # one connection, definitions parsed once
@@ -211,8 +214,9 @@ def test_stats_client_sees_heartbeat_refreshes(vpp: Any) -> None:
     """The collector refresh that sample_pair waits for does happen (update-interval 1)."""
     with StatsClient(str(vpp.stats_socket)) as client:
         first = int(client.snapshot()["/sys/heartbeat"])
-        deadline = time.monotonic() + 10
-        while int(client.snapshot()["/sys/heartbeat"]) == first and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert int(client.snapshot()["/sys/heartbeat"]) != first
+        wait_for(
+            lambda: int(client.snapshot()["/sys/heartbeat"]),
+            lambda beat: beat != first,
+            f"/sys/heartbeat to move from {first}",
+        )
         assert isinstance(client.snapshot()["/sys/node/vectors"], np.ndarray)
