@@ -130,6 +130,7 @@ def pg_replay(
     interface: str,
     capture: dict[str, int] | None = None,
     timeout: float = 60.0,
+    sends: dict[str, int] | None = None,
     until: Callable[[], bool] | None = None,
 ) -> dict[str, list[bytes]]:
     """Send ``frames`` (Ethernet) into ``interface`` with the packet generator
@@ -139,9 +140,10 @@ def pg_replay(
     Once the stream has ended, the frames VPP handled in the same graph
     dispatch (one thread, synchronous engines) have left; frames still held
     elsewhere (a worker's queue, a device's ops, a time-out) have not.  A
-    caller that sends through such a path passes ``until``, the condition
-    that shows VPP is done with them (e.g. :func:`interface_packets` of the
-    capture reached the count sent): it is waited for, ``timeout`` s at most
+    caller that sends through such a path says when VPP is done with them:
+    ``sends`` (interface -> frames it must send, counted from before the
+    stream, as :func:`interface_packets` counts them) or, for anything else,
+    ``until`` (a condition).  Both are waited for, ``timeout`` s at most
     (then the test fails), before the captures close."""
     from scapy.utils import rdpcap, wrpcap
 
@@ -159,6 +161,7 @@ def pg_replay(
         f"packet-generator new {{ name {name} limit {len(frames)} node ethernet-input "
         f"interface {interface} pcap {src} }}",
     )
+    sent_before = {ifname: interface_packets(vpp, ifname) for ifname in sends or {}}
     cli_ok(vpp, f"packet-generator enable-stream {name}")
     wait_for(
         lambda: vpp.cli("show packet-generator"),
@@ -167,6 +170,13 @@ def pg_replay(
         timeout,
         interval=0.2,
     )
+    for ifname, n in (sends or {}).items():
+        wait_for(
+            lambda ifname=ifname: interface_packets(vpp, ifname) - sent_before[ifname],
+            lambda sent, n=n: sent >= n,
+            f"{ifname} to send {n} frames of stream {name}",
+            timeout,
+        )
     if until is not None:
         wait_for(until, bool, f"VPP to be done with stream {name}'s frames", timeout)
     time.sleep(0.3)  # a moment for a stray extra frame (a duplicate) to be captured too

@@ -59,7 +59,6 @@ from plugin_vpp import (
     assert_send_counters,
     engine_attempts,
     error_counter,
-    interface_packets,
     pg_replay,
     read_events,
     sa_counter,
@@ -175,7 +174,7 @@ def test_offload_wire_round_trip_counters(
         frames,
         "pg0",
         capture={"pg1": len(frames) + 8},
-        until=lambda: interface_packets(a, "pg1") >= len(frames),
+        sends={"pg1": len(frames)},
     )["pg1"]
     got = outer_frames(got, outer, OUTER[outer][0])
     assert a.alive()
@@ -215,7 +214,7 @@ def test_offload_wire_round_trip_counters(
         replay,
         "pg0",
         capture={"pg1": len(replay) + 8},
-        until=lambda: interface_packets(b, "pg1") >= len(inners),
+        sends={"pg1": len(inners)},
     )["pg1"]
     out = inner_frames(out, inner)
     assert b.alive()
@@ -449,7 +448,7 @@ def test_offload_with_worker(
         frames,
         "pg0",
         capture={"pg1": len(frames) + 8},
-        until=lambda: interface_packets(a, "pg1") >= len(frames),
+        sends={"pg1": len(frames)},
     )["pg1"]
     got = outer_frames(got, 4, OUTER[4][0])
     assert len(got) == len(frames), a.cli("show errors")
@@ -520,7 +519,7 @@ def test_transport_mode_offload(
         [ether(BCAST, ethertype, p) for p in sent],
         "pg0",
         {"pg1": len(sent) + 9},
-        until=lambda: interface_packets(a, "pg1") >= len(sent),
+        sends={"pg1": len(sent)},
     )
     frames = [f for f in got["pg1"] if f[12:14] == struct.pack("!H", ethertype)]
     frames = [f for f in frames if parse_ip(f)[1] in (17, 108)]
@@ -797,7 +796,7 @@ def test_order_kept_per_sa_with_ops_in_flight(
         frames,
         "pg0",
         capture={"pg1": len(frames) + 8},
-        until=lambda: interface_packets(a, "pg1") >= len(frames),
+        sends={"pg1": len(frames)},
     )["pg1"]
     got = outer_frames(got, 4, OUTER[4][0])
     assert a.alive()
@@ -924,7 +923,7 @@ def test_order_queue_full_sends_at_once_and_counts(
     rng = random.Random(3)
     frames = [ether(BCAST, 0x0800, inner_packet(4, 300, "text", i, rng)) for i in range(n)]
     # the queued ones leave once the head times out (3 s)
-    pg_replay(a, "flood", frames, "pg0", until=lambda: interface_packets(a, "pg1") >= n)
+    pg_replay(a, "flood", frames, "pg0", sends={"pg1": n})
     stats = stats_client(a)
     try:
         off = offload_sa(stats)
@@ -977,7 +976,7 @@ def test_order_kept_with_queue_full_fallbacks_both_ways(
         frames,
         "pg0",
         capture={"pg1": n + 8},
-        until=lambda: interface_packets(a, "pg1") >= n,
+        sends={"pg1": n},
     )["pg1"]
     got = outer_frames(got, 4, OUTER[4][0])
     assert inner_seqs(got) == list(range(n))
@@ -987,7 +986,7 @@ def test_order_kept_with_queue_full_fallbacks_both_ways(
         [BCAST + f[6:] for f in got],
         "pg0",
         capture={"pg1": n + 8},
-        until=lambda: interface_packets(b, "pg1") >= n,
+        sends={"pg1": n},
     )["pg1"]
     out = inner_frames(out, 4)
     assert [struct.unpack("!H", f[18:20])[0] for f in out] == list(range(n))
