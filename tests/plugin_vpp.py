@@ -188,6 +188,14 @@ def pg_replay(
     return result
 
 
+def pg_through(vpp: Any, name: str, frames: list[bytes], sent: int | None = None) -> list[bytes]:
+    """:func:`pg_replay` of ``frames`` into pg0 that waits until pg1 has sent
+    ``sent`` frames (default: one per frame) and returns what pg1 sent, with
+    room for a few more, so that a duplicate is seen."""
+    n = len(frames) if sent is None else sent
+    return pg_replay(vpp, name, frames, "pg0", capture={"pg1": n + 8}, sends={"pg1": n})["pg1"]
+
+
 def _stream_done(show: str, name: str) -> bool:
     for line in show.splitlines():
         if line.split()[:1] == [name]:

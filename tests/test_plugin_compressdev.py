@@ -60,6 +60,7 @@ from plugin_vpp import (
     engine_attempts,
     error_counter,
     pg_replay,
+    pg_through,
     read_events,
     sa_counter,
     start_ipcomp_vpp,
@@ -168,14 +169,7 @@ def test_offload_wire_round_trip_counters(
     ethertype = 0x0800 if inner == 4 else 0x86DD
     frames = [ether(BCAST, ethertype, p) for p in inners]
 
-    got = pg_replay(
-        a,
-        "inner",
-        frames,
-        "pg0",
-        capture={"pg1": len(frames) + 8},
-        sends={"pg1": len(frames)},
-    )["pg1"]
+    got = pg_through(a, "inner", frames)
     got = outer_frames(got, outer, OUTER[outer][0])
     assert a.alive()
     assert len(got) == len(frames), a.cli("show errors")
@@ -208,14 +202,7 @@ def test_offload_wire_round_trip_counters(
 
     # --- round trip through B (decompression on the device) ---
     replay = [BCAST + f[6:] for f in got]
-    out = pg_replay(
-        b,
-        "outer",
-        replay,
-        "pg0",
-        capture={"pg1": len(replay) + 8},
-        sends={"pg1": len(inners)},
-    )["pg1"]
+    out = pg_through(b, "outer", replay, len(inners))
     out = inner_frames(out, inner)
     assert b.alive()
     assert len(out) == len(inners), b.cli("show errors")
@@ -442,14 +429,7 @@ def test_offload_with_worker(
     setup_a(a, 4, "compressdev")
     inners = make_traffic(4, seed=41) * 2
     frames = [ether(BCAST, 0x0800, p) for p in inners]
-    got = pg_replay(
-        a,
-        "inner",
-        frames,
-        "pg0",
-        capture={"pg1": len(frames) + 8},
-        sends={"pg1": len(frames)},
-    )["pg1"]
+    got = pg_through(a, "inner", frames)
     got = outer_frames(got, 4, OUTER[4][0])
     assert len(got) == len(frames), a.cli("show errors")
     expect = check_wire(got, inners, 4, 4)
@@ -790,14 +770,7 @@ def test_order_kept_per_sa_with_ops_in_flight(
     a = start_cdev_vpp(vpp_factory, cdev_plugin, device)
     setup_a(a, 4, "compressdev")
     frames = [ether(BCAST, 0x0800, p) for p in inners]
-    got = pg_replay(
-        a,
-        "order",
-        frames,
-        "pg0",
-        capture={"pg1": len(frames) + 8},
-        sends={"pg1": len(frames)},
-    )["pg1"]
+    got = pg_through(a, "order", frames)
     got = outer_frames(got, 4, OUTER[4][0])
     assert a.alive()
     seqs = inner_seqs(got)
@@ -970,24 +943,10 @@ def test_order_kept_with_queue_full_fallbacks_both_ways(
     rng = random.Random(11)
     inners = [inner_packet(4, 300 + 3 * i, "text", i, rng) for i in range(n)]
     frames = [ether(BCAST, 0x0800, p) for p in inners]
-    got = pg_replay(
-        a,
-        "fwd",
-        frames,
-        "pg0",
-        capture={"pg1": n + 8},
-        sends={"pg1": n},
-    )["pg1"]
+    got = pg_through(a, "fwd", frames, n)
     got = outer_frames(got, 4, OUTER[4][0])
     assert inner_seqs(got) == list(range(n))
-    out = pg_replay(
-        b,
-        "rev",
-        [BCAST + f[6:] for f in got],
-        "pg0",
-        capture={"pg1": n + 8},
-        sends={"pg1": n},
-    )["pg1"]
+    out = pg_through(b, "rev", [BCAST + f[6:] for f in got], n)
     out = inner_frames(out, 4)
     assert [struct.unpack("!H", f[18:20])[0] for f in out] == list(range(n))
     for vpp in (a, b):

@@ -32,6 +32,7 @@ from plugin_vpp import (
     error_counter,
     ipcomp_plugin,  # noqa: F401 - fixture
     pg_replay,
+    pg_through,
     start_ipcomp_vpp,
     stats_client,
 )
@@ -114,14 +115,7 @@ def test_one_tunnel_decompressed_on_two_threads(
         assert per_thread(stats, f"/err/{node}/decompressed") == [0, 64]
         cli_ok(b, "ipcomp decompress-workers 0 main batch 8")
         # the main thread's half is handed over: done once pg1 sent them all
-        got = pg_replay(
-            b,
-            "spread",
-            frames,
-            "pg0",
-            capture={"pg1": n},
-            sends={"pg1": n},
-        )["pg1"]
+        got = pg_through(b, "spread", frames, n)
         restored = inner_frames(got, 4)
         assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 1) for p in inners)
         # runs of 8: seq // 8 even -> worker 0 (thread 1), odd -> main
@@ -217,14 +211,7 @@ def test_handed_packets_on_an_asynchronous_engine(
     rng = random.Random(9)
     n = 256
     inners = [inner_packet(4, 1400, "text", seq, rng) for seq in range(n)]
-    got = pg_replay(
-        b,
-        "spread",
-        compressed_frames(4, inners),
-        "pg0",
-        capture={"pg1": n},
-        sends={"pg1": n},
-    )["pg1"]
+    got = pg_through(b, "spread", compressed_frames(4, inners), n)
     restored = inner_frames(got, 4)
     assert sorted(f[14:] for f in restored) == sorted(forwarded(p, 1) for p in inners)
     wait_drained(b)
