@@ -290,15 +290,11 @@ def event_documents(
         engine = get("engine_index")
         if engine is not None:
             name = engines[engine] if engine < len(engines) else None
-            ipcomp["engine"] = {"index": engine}
-            if name is not None:
-                ipcomp["engine"]["name"] = name
+            ipcomp["engine"] = _clean({"index": engine, "name": name})
         sw_if_index = get("sw_if_index")
         if sw_if_index is not None:
             name = interfaces[sw_if_index] if sw_if_index < len(interfaces) else None
-            ipcomp["interface"] = {"sw_if_index": sw_if_index}
-            if name is not None:
-                ipcomp["interface"]["name"] = name
+            ipcomp["interface"] = _clean({"sw_if_index": sw_if_index, "name": name})
         if code is not None:
             ipcomp["reason"] = {"code": code}
         ipcomp["ring"] = ring
